@@ -1,0 +1,206 @@
+package io.linkbridge;
+
+import io.linkbridge.internal.DefaultNode;
+import io.linkbridge.internal.NodeSettings;
+import io.linkbridge.spi.ConsensusProvider;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Configures and starts a broker {@link Node}. Each setter checks its argument at once and throws
+ * {@link IllegalArgumentException} naming the value; rules that span settings are checked by
+ * {@link #start()}. A builder may be reused to start several nodes; it is not thread-safe.
+ *
+ * <pre>{@code
+ * Node node = LinkBridge.node()
+ *     .id("broker-1").address("127.0.0.1:5000").raftAddress("127.0.0.1:7000")
+ *     .dataDir(Path.of("/var/lib/linkbridge/broker-1"))
+ *     .join(List.of(Peer.of("broker-1", "127.0.0.1:7000"), Peer.of("broker-2", "127.0.0.1:7001"),
+ *                   Peer.of("broker-3", "127.0.0.1:7002")))
+ *     .electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250))
+ *     .start();
+ * }</pre>
+ */
+public final class NodeBuilder {
+  /** Default time a follower waits for the leader before it starts an election. */
+  public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofMillis(750);
+  /** Default interval of the leader's heartbeats (and, later, of the broker's agent pings). */
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofMillis(250);
+  /** Default time a write may take to commit before it fails with {@link NoQuorumException}. */
+  public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
+  /** Default size of one Raft log segment file: 32 MiB. */
+  public static final int DEFAULT_SEGMENT_SIZE = 32 * 1024 * 1024;
+  /** Default largest Raft log entry (one batch of commands): 1 MiB. */
+  public static final int DEFAULT_MAX_ENTRY_SIZE = 1024 * 1024;
+
+  private String id;
+  private HostAndPort address;
+  private HostAndPort raftAddress;
+  private Path dataDir;
+  private List<Peer> peers = List.of();
+  private Duration electionTimeout = DEFAULT_ELECTION_TIMEOUT;
+  private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+  private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
+  private SnapshotConfig snapshots = SnapshotConfig.DEFAULT;
+  private int segmentSize = DEFAULT_SEGMENT_SIZE;
+  private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
+  private ConsensusProvider consensus;
+
+  NodeBuilder() {}
+
+  /** This broker's id, unique in the cluster. Required. */
+  public NodeBuilder id(String id) {
+    this.id = Validation.requireId("id", id);
+    return this;
+  }
+
+  /** The {@code host:port} clients and agents connect to. */
+  public NodeBuilder address(String hostPort) {
+    this.address = HostAndPort.parse("address", hostPort);
+    return this;
+  }
+
+  /** The {@code host:port} the Raft transport binds. Required; must match this broker's entry in {@link #join}. */
+  public NodeBuilder raftAddress(String hostPort) {
+    this.raftAddress = HostAndPort.parse("raftAddress", hostPort);
+    return this;
+  }
+
+  /** Where the broker keeps its Raft log and snapshots. Required; created if missing. */
+  public NodeBuilder dataDir(Path dataDir) {
+    this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+    return this;
+  }
+
+  /**
+   * Every member of the cluster, this broker included. An empty list (the default) starts a
+   * single-broker cluster.
+   */
+  public NodeBuilder join(List<Peer> peers) {
+    Objects.requireNonNull(peers, "peers");
+    Set<String> ids = new HashSet<>();
+    Set<HostAndPort> addresses = new HashSet<>();
+    for (Peer p : peers) {
+      Objects.requireNonNull(p, "peers must not contain null");
+      if (!ids.add(p.id())) {
+        throw new IllegalArgumentException("peers must have distinct ids, '" + p.id() + "' appears twice in " + peers);
+      }
+      if (!addresses.add(p.raftAddress())) {
+        throw new IllegalArgumentException("peers must have distinct raft addresses, " + p.raftAddress() + " appears twice in " + peers);
+      }
+    }
+    this.peers = List.copyOf(peers);
+    return this;
+  }
+
+  /** How long a follower waits for the leader before it starts an election; at least 50ms. */
+  public NodeBuilder electionTimeout(Duration timeout) {
+    requireAtLeast("electionTimeout", timeout, Duration.ofMillis(50));
+    this.electionTimeout = timeout;
+    return this;
+  }
+
+  /** How often the leader sends heartbeats; at least 10ms and below {@link #electionTimeout}. */
+  public NodeBuilder heartbeatInterval(Duration interval) {
+    requireAtLeast("heartbeatInterval", interval, Duration.ofMillis(10));
+    this.heartbeatInterval = interval;
+    return this;
+  }
+
+  /** How long a write may take to commit before it fails with {@link NoQuorumException}; at least 100ms. */
+  public NodeBuilder writeTimeout(Duration timeout) {
+    requireAtLeast("writeTimeout", timeout, Duration.ofMillis(100));
+    this.writeTimeout = timeout;
+    return this;
+  }
+
+  /** Snapshot interval, retention and compression. */
+  public NodeBuilder snapshots(SnapshotConfig snapshots) {
+    this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
+    return this;
+  }
+
+  /** The size of one Raft log segment file in bytes, 64 KiB..1 GiB; must hold at least one entry. */
+  public NodeBuilder logSegmentSize(int bytes) {
+    if (bytes < 64 * 1024 || bytes > 1 << 30) {
+      throw new IllegalArgumentException("logSegmentSize must be in 65536..1073741824 bytes, was " + bytes);
+    }
+    this.segmentSize = bytes;
+    return this;
+  }
+
+  /** The largest Raft log entry (one batch of commands) in bytes, 16 KiB..64 MiB. */
+  public NodeBuilder maxEntrySize(int bytes) {
+    if (bytes < 16 * 1024 || bytes > 64 << 20) {
+      throw new IllegalArgumentException("maxEntrySize must be in 16384..67108864 bytes, was " + bytes);
+    }
+    this.maxEntrySize = bytes;
+    return this;
+  }
+
+  /** The consensus engine to use instead of the one found with {@link java.util.ServiceLoader}. */
+  public NodeBuilder consensus(ConsensusProvider provider) {
+    this.consensus = Objects.requireNonNull(provider, "provider");
+    return this;
+  }
+
+  /**
+   * Checks the settings, binds the Raft transport and starts the node. Returns once it listens; it
+   * does not wait for a quorum (see {@link Node#ready()}).
+   *
+   * @throws IllegalStateException naming the setting when the settings do not fit together
+   * @throws LinkBridgeException when no consensus engine is found or the node cannot start
+   */
+  public Node start() {
+    if (id == null) {
+      throw new IllegalStateException("id is not set: call id(\"broker-1\") before start()");
+    }
+    if (raftAddress == null) {
+      throw new IllegalStateException("raftAddress is not set: call raftAddress(\"host:port\") before start()");
+    }
+    if (dataDir == null) {
+      throw new IllegalStateException("dataDir is not set: call dataDir(path) before start()");
+    }
+    if (electionTimeout.compareTo(heartbeatInterval) <= 0) {
+      throw new IllegalStateException("electionTimeout must be > heartbeatInterval (" + Durations.format(heartbeatInterval) + "), was "
+          + Durations.format(electionTimeout));
+    }
+    if (maxEntrySize > segmentSize) {
+      throw new IllegalStateException("maxEntrySize (" + maxEntrySize + ") must not exceed logSegmentSize (" + segmentSize + ")");
+    }
+    List<Peer> members = peers.isEmpty() ? List.of(new Peer(id, raftAddress)) : peers;
+    Map<String, Peer> byId = new HashMap<>();
+    members.forEach(p -> byId.put(p.id(), p));
+    Peer self = byId.get(id);
+    if (self == null) {
+      throw new IllegalStateException("join(...) must list this broker: no peer has id '" + id + "' in " + members);
+    }
+    if (!self.raftAddress().equals(raftAddress)) {
+      throw new IllegalStateException("raftAddress " + raftAddress + " differs from this broker's entry in join(...): " + self);
+    }
+    NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, electionTimeout, heartbeatInterval, writeTimeout,
+        snapshots, segmentSize, maxEntrySize, consensus);
+    return DefaultNode.start(settings);
+  }
+
+  private static void requireAtLeast(String name, Duration value, Duration min) {
+    Objects.requireNonNull(value, name);
+    if (value.compareTo(min) < 0) {
+      throw new IllegalArgumentException(name + " must be at least " + Durations.format(min) + ", was " + Durations.format(value));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
+        + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
+        + ", writeTimeout=" + Durations.format(writeTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
+        + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name()) + "}";
+  }
+}

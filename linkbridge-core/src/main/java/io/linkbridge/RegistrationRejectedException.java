@@ -1,0 +1,37 @@
+package io.linkbridge;
+
+import java.util.Objects;
+
+/**
+ * The registry refused a command after it was committed: for example an instance id owned by another
+ * agent, or a deregistration of an unknown instance. The registry is unchanged.
+ */
+public class RegistrationRejectedException extends LinkBridgeException {
+  private static final long serialVersionUID = 1L;
+
+  /** Why a command was refused. */
+  public enum Reason {
+    /** The command breaks a model rule. */
+    INVALID,
+    /** The instance id belongs to another agent. */
+    ALREADY_OWNED,
+    /** No such instance or agent. */
+    NOT_FOUND,
+    /** The agent does not own the instance. */
+    NOT_OWNER,
+    /** The agent is DEAD or unknown and must attach to a broker first. */
+    AGENT_DEAD
+  }
+
+  private final Reason reason;
+
+  public RegistrationRejectedException(Reason reason, String message) {
+    super(message);
+    this.reason = Objects.requireNonNull(reason, "reason");
+  }
+
+  /** Why the registry refused the command. */
+  public Reason reason() {
+    return reason;
+  }
+}

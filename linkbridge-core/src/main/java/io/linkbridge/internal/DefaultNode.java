@@ -1,0 +1,222 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.HostAndPort;
+import io.linkbridge.LinkBridgeException;
+import io.linkbridge.Node;
+import io.linkbridge.Registry;
+import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.spi.ConsensusConfig;
+import io.linkbridge.spi.ConsensusEngine;
+import io.linkbridge.spi.ConsensusProvider;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The broker node: the registry state machine, its consensus engine, group commit and snapshots. */
+public final class DefaultNode implements Node {
+  private static final Logger log = LoggerFactory.getLogger(DefaultNode.class);
+  /** Raft entries in flight at once; each carries every command that queued behind the previous ones. */
+  private static final int MAX_ENTRIES_IN_FLIGHT = 2;
+
+  private final NodeSettings settings;
+  private final RegistryStateMachine stateMachine = new RegistryStateMachine();
+  private final ConsensusEngine engine;
+  private final GroupCommit groupCommit;
+  private final ReplicatedRegistry registry;
+  private final SnapshotFiles snapshotFiles;
+  private final ScheduledExecutorService scheduler;
+  private final AtomicBoolean shutdown = new AtomicBoolean();
+  private final CountDownLatch terminated = new CountDownLatch(1);
+
+  private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
+    this.settings = settings;
+    ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.dataDir().resolve("raft"),
+        settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
+        settings.segmentSize());
+    this.engine = provider.create(config, stateMachine);
+    this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout());
+    this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
+    this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "linkbridge-snapshots-" + settings.id());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Creates and starts a node; returns once its transport listens. */
+  public static Node start(NodeSettings settings) {
+    ConsensusProvider provider = settings.consensus() != null ? settings.consensus() : discoverProvider();
+    try {
+      Files.createDirectories(settings.dataDir());
+    } catch (IOException e) {
+      throw new LinkBridgeException("cannot create dataDir " + settings.dataDir() + ": " + e.getMessage() + "; check the path and its permissions", e);
+    }
+    DefaultNode node = new DefaultNode(settings, provider);
+    try {
+      node.engine.start().join();
+    } catch (CompletionException e) {
+      node.shutdownNow();
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + settings.id() + " failed to start: " + cause.getMessage(), cause);
+    }
+    long every = settings.snapshots().interval().toMillis();
+    node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
+    log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
+    return node;
+  }
+
+  private static ConsensusProvider discoverProvider() {
+    Iterator<ConsensusProvider> it = ServiceLoader.load(ConsensusProvider.class, DefaultNode.class.getClassLoader()).iterator();
+    if (!it.hasNext()) {
+      throw new LinkBridgeException("No ConsensusProvider found: add io.linkbridge:linkbridge-raft or call NodeBuilder.consensus(...)");
+    }
+    return it.next();
+  }
+
+  @Override
+  public String id() {
+    return settings.id();
+  }
+
+  @Override
+  public Optional<HostAndPort> address() {
+    return Optional.ofNullable(settings.address());
+  }
+
+  @Override
+  public HostAndPort raftAddress() {
+    return settings.raftAddress();
+  }
+
+  @Override
+  public CompletableFuture<Node> ready() {
+    return engine.ready().thenApply(v -> this);
+  }
+
+  @Override
+  public Registry registry() {
+    return registry;
+  }
+
+  @Override
+  public boolean isLeader() {
+    return engine.isLeader();
+  }
+
+  @Override
+  public Optional<String> leaderId() {
+    return engine.leaderId();
+  }
+
+  /** The consensus engine, for tests and tools in this code base. */
+  public ConsensusEngine consensus() {
+    return engine;
+  }
+
+  /** The directory holding this node's registry snapshots. */
+  public SnapshotFiles snapshotFiles() {
+    return snapshotFiles;
+  }
+
+  @Override
+  public CompletableFuture<Long> snapshot() {
+    if (shutdown.get()) {
+      return CompletableFuture.failedFuture(new LinkBridgeException("broker " + id() + " is shut down: no snapshot taken"));
+    }
+    return CompletableFuture.supplyAsync(this::writeSnapshot, scheduler).thenCompose(revision -> engine.compact().thenApply(v -> revision));
+  }
+
+  private long writeSnapshot() {
+    var state = stateMachine.state();
+    try {
+      Path file = snapshotFiles.write(state);
+      log.info("Broker {} wrote snapshot {} at revision {}", id(), file.getFileName(), state.revision());
+      return state.revision();
+    } catch (IOException e) {
+      throw new LinkBridgeException("broker " + id() + " could not write a snapshot to " + settings.dataDir().resolve("snapshots") + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void scheduledSnapshot() {
+    try {
+      writeSnapshot();
+      engine.compact().whenComplete((v, e) -> {
+        if (e != null) {
+          log.warn("Broker {} could not compact its Raft log: {}", id(), e.toString());
+        }
+      });
+    } catch (RuntimeException e) {
+      log.error("Scheduled snapshot failed; the next one is due in {}", settings.snapshots().interval(), e);
+    }
+  }
+
+  @Override
+  public void shutdown() {
+    if (!shutdown.compareAndSet(false, true)) {
+      return;
+    }
+    groupCommit.close();
+    scheduler.shutdownNow();
+    engine.shutdown().whenComplete((v, e) -> {
+      if (e != null) {
+        log.warn("Broker {} did not leave cleanly: {}", id(), e.toString());
+      }
+      terminated.countDown();
+    });
+  }
+
+  @Override
+  public void shutdownNow() {
+    shutdown.set(true);
+    groupCommit.close();
+    scheduler.shutdownNow();
+    try {
+      engine.shutdownNow();
+    } finally {
+      terminated.countDown();
+    }
+  }
+
+  @Override
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public boolean isShutdown() {
+    return shutdown.get();
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+    try {
+      if (!awaitTermination(Duration.ofSeconds(30))) {
+        log.warn("Broker {} did not stop within 30s; stopping it now", id());
+        shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      shutdownNow();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Node{" + id() + ", raft=" + raftAddress() + ", leader=" + leaderId().orElse("?") + ", revision=" + registry.revision() + "}";
+  }
+}

@@ -1,0 +1,117 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.LinkBridgeException;
+import io.linkbridge.NoQuorumException;
+import io.linkbridge.registry.CommandResult;
+import io.linkbridge.registry.RegistryCommand;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * Coalesces registry commands into log entries (group commit): while a batch is in flight, arriving
+ * commands queue; when it commits, everything queued goes out as the next entry. Throughput therefore
+ * grows with load instead of queueing behind one fsync per command. Thread-safe.
+ */
+final class GroupCommit {
+  private final Function<byte[], CompletableFuture<byte[]>> propose;
+  private final int maxEntryBytes;
+  private final int maxInFlight;
+  private final java.time.Duration timeout;
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private int inFlight;
+  private boolean closed;
+
+  private record Pending(RegistryCommand command, int size, CompletableFuture<CommandResult> future) {}
+
+  GroupCommit(Function<byte[], CompletableFuture<byte[]>> propose, int maxEntryBytes, int maxInFlight, java.time.Duration timeout) {
+    this.propose = propose;
+    this.maxEntryBytes = maxEntryBytes;
+    this.maxInFlight = maxInFlight;
+    this.timeout = timeout;
+  }
+
+  CompletableFuture<CommandResult> submit(RegistryCommand command) {
+    int size = RegistryCodec.toProto(command).getSerializedSize() + 8;
+    if (size > maxEntryBytes) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException(
+          "command of " + size + " bytes exceeds maxEntrySize (" + maxEntryBytes + " bytes): raise NodeBuilder.maxEntrySize"));
+    }
+    CompletableFuture<CommandResult> f = new CompletableFuture<>();
+    synchronized (this) {
+      if (closed) {
+        return CompletableFuture.failedFuture(new LinkBridgeException("node is shut down: the write was not submitted"));
+      }
+      queue.add(new Pending(command, size, f));
+    }
+    flush();
+    return f;
+  }
+
+  /** Fails everything queued; later submissions fail at once. */
+  void close() {
+    List<Pending> dropped;
+    synchronized (this) {
+      closed = true;
+      dropped = new ArrayList<>(queue);
+      queue.clear();
+    }
+    dropped.forEach(p -> p.future().completeExceptionally(new LinkBridgeException("node shut down before the write was proposed")));
+  }
+
+  private void flush() {
+    List<Pending> batch;
+    synchronized (this) {
+      if (inFlight >= maxInFlight || queue.isEmpty()) {
+        return;
+      }
+      batch = new ArrayList<>();
+      int bytes = 0;
+      while (!queue.isEmpty() && bytes + queue.peek().size() <= maxEntryBytes) {
+        Pending p = queue.poll();
+        bytes += p.size();
+        batch.add(p);
+      }
+      inFlight++;
+    }
+    List<RegistryCommand> commands = new ArrayList<>(batch.size());
+    batch.forEach(p -> commands.add(p.command()));
+    CompletableFuture<byte[]> proposal;
+    try {
+      proposal = propose.apply(RegistryCodec.encodeBatch(commands));
+    } catch (RuntimeException e) {
+      proposal = CompletableFuture.failedFuture(e);
+    }
+    proposal.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).whenComplete((bytes, error) -> {
+      synchronized (this) {
+        inFlight--;
+      }
+      if (error != null) {
+        RuntimeException failure = translate(error, batch.size());
+        batch.forEach(p -> p.future().completeExceptionally(failure));
+      } else {
+        List<CommandResult> results = RegistryCodec.decodeResults(bytes);
+        for (int i = 0; i < batch.size(); i++) {
+          batch.get(i).future().complete(results.get(i));
+        }
+      }
+      flush();
+    });
+  }
+
+  private RuntimeException translate(Throwable error, int commands) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof LinkBridgeException lbe) {
+      return lbe;
+    }
+    if (cause instanceof TimeoutException) {
+      return new NoQuorumException("write of " + commands + " command(s) not committed within writeTimeout (" + timeout.toMillis()
+          + "ms): no majority of brokers answered; check that a majority is running and reachable", cause);
+    }
+    return new LinkBridgeException("write failed: " + cause, cause);
+  }
+}

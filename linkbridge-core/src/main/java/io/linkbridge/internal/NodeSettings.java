@@ -1,0 +1,24 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.HostAndPort;
+import io.linkbridge.Peer;
+import io.linkbridge.SnapshotConfig;
+import io.linkbridge.spi.ConsensusProvider;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** The checked settings of one node, as the builder hands them over. {@code consensus} null means ServiceLoader. */
+public record NodeSettings(
+    String id,
+    HostAndPort address,
+    HostAndPort raftAddress,
+    Path dataDir,
+    List<Peer> members,
+    Duration electionTimeout,
+    Duration heartbeatInterval,
+    Duration writeTimeout,
+    SnapshotConfig snapshots,
+    int segmentSize,
+    int maxEntrySize,
+    ConsensusProvider consensus) {}

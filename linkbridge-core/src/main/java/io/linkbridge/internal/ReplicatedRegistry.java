@@ -1,0 +1,88 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.AgentInfo;
+import io.linkbridge.Registry;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.CommandResult;
+import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.registry.RegistryStateMachine;
+import java.util.List;
+import java.util.Objects;
+import java.util.SortedSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/** {@link Registry} over the local replica (reads) and group commit (writes). Thread-safe. */
+final class ReplicatedRegistry implements Registry {
+  private final RegistryStateMachine stateMachine;
+  private final GroupCommit groupCommit;
+
+  ReplicatedRegistry(RegistryStateMachine stateMachine, GroupCommit groupCommit) {
+    this.stateMachine = stateMachine;
+    this.groupCommit = groupCommit;
+  }
+
+  @Override
+  public CompletableFuture<Long> register(ServiceInstance instance) {
+    Objects.requireNonNull(instance, "instance");
+    return revisionOf(execute(new RegistryCommand.RegisterInstance(instance)));
+  }
+
+  @Override
+  public CompletableFuture<Long> deregister(String service, String instanceId) {
+    return revisionOf(execute(new RegistryCommand.DeregisterInstance(service, instanceId, "")));
+  }
+
+  @Override
+  public CompletableFuture<CommandResult> execute(RegistryCommand command) {
+    return groupCommit.submit(Objects.requireNonNull(command, "command"));
+  }
+
+  private static CompletableFuture<Long> revisionOf(CompletableFuture<CommandResult> result) {
+    return result.thenApply(r -> {
+      if (r instanceof CommandResult.Rejected rejected) {
+        throw rejected.toException();
+      }
+      return ((CommandResult.Applied) r).revision();
+    });
+  }
+
+  @Override
+  public List<ServiceInstance> instances(String service) {
+    return stateMachine.state().instances(service);
+  }
+
+  @Override
+  public SortedSet<String> services() {
+    return stateMachine.state().services();
+  }
+
+  @Override
+  public List<AgentInfo> agents() {
+    return stateMachine.state().agents();
+  }
+
+  @Override
+  public long revision() {
+    return stateMachine.state().revision();
+  }
+
+  @Override
+  public long checksum() {
+    return stateMachine.state().checksum();
+  }
+
+  @Override
+  public ClusterState state() {
+    return stateMachine.state();
+  }
+
+  @Override
+  public AutoCloseable subscribe(Consumer<RegistryEvent> listener) {
+    Objects.requireNonNull(listener, "listener");
+    stateMachine.addListener(listener);
+    return () -> stateMachine.removeListener(listener);
+  }
+}

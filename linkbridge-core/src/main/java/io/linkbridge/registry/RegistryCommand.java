@@ -1,0 +1,59 @@
+package io.linkbridge.registry;
+
+import io.linkbridge.AgentStatus;
+import io.linkbridge.ServiceInstance;
+import java.util.Objects;
+
+/**
+ * A change to the replicated registry. Commands are encoded as protobuf in the Raft log, applied by
+ * every broker in log order, and produce a {@link CommandResult}. Immutable.
+ */
+public sealed interface RegistryCommand {
+
+  /** Adds or replaces an instance; refused when another agent owns its id. */
+  record RegisterInstance(ServiceInstance instance) implements RegistryCommand {
+    public RegisterInstance {
+      Objects.requireNonNull(instance, "instance");
+    }
+  }
+
+  /** Removes an instance. An empty {@code agentId} is an operator removal that ignores ownership. */
+  record DeregisterInstance(String service, String id, String agentId) implements RegistryCommand {
+    public DeregisterInstance {
+      Objects.requireNonNull(service, "service");
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(agentId, "agentId");
+    }
+  }
+
+  /** Sets an agent's status: DRAINING drains its instances, DEAD removes them, ALIVE restores them. */
+  record UpdateAgentStatus(String agentId, AgentStatus status) implements RegistryCommand {
+    public UpdateAgentStatus {
+      Objects.requireNonNull(agentId, "agentId");
+      Objects.requireNonNull(status, "status");
+    }
+  }
+
+  /** Records that a broker holds a live connection to the agent, creating the agent if new. */
+  record AttachAgent(String agentId, String brokerId) implements RegistryCommand {
+    public AttachAgent {
+      Objects.requireNonNull(agentId, "agentId");
+      Objects.requireNonNull(brokerId, "brokerId");
+    }
+  }
+
+  /** Records that a broker lost the agent; an agent left with no broker becomes DEAD. */
+  record DetachAgent(String agentId, String brokerId) implements RegistryCommand {
+    public DetachAgent {
+      Objects.requireNonNull(agentId, "agentId");
+      Objects.requireNonNull(brokerId, "brokerId");
+    }
+  }
+
+  /** Detaches every agent from one broker: the leader's clean-up after a broker crash. */
+  record DetachBroker(String brokerId) implements RegistryCommand {
+    public DetachBroker {
+      Objects.requireNonNull(brokerId, "brokerId");
+    }
+  }
+}

@@ -1,0 +1,306 @@
+package io.linkbridge.registry;
+
+import io.linkbridge.AgentInfo;
+import io.linkbridge.AgentStatus;
+import io.linkbridge.InstanceState;
+import io.linkbridge.RegistrationRejectedException.Reason;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.internal.RegistryCodec;
+import io.linkbridge.internal.log.Command;
+import io.linkbridge.spi.StateMachine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The registry's replicated state machine. Every broker applies every committed batch in log order and
+ * so holds the same {@link ClusterState}.
+ *
+ * <p>Threading: {@link #apply}, {@link #snapshot} and {@link #restore} run on the consensus engine's
+ * apply thread, one at a time. {@link #state()} may be read from any thread; it returns the state
+ * after the last applied batch. Listeners run on the apply thread after the new state is published,
+ * in revision order, and must not block.
+ *
+ * <p>Determinism: no clock, no randomness, no I/O in {@code apply}. Bytes that do not decode, and
+ * commands that break a rule, produce a {@link CommandResult.Rejected}, never an exception.
+ */
+public final class RegistryStateMachine implements StateMachine {
+  private static final Logger log = LoggerFactory.getLogger(RegistryStateMachine.class);
+
+  private volatile ClusterState state = ClusterState.EMPTY;
+  private final List<Consumer<RegistryEvent>> listeners = new CopyOnWriteArrayList<>();
+
+  /** The state after the last applied entry. */
+  public ClusterState state() {
+    return state;
+  }
+
+  /** Adds a listener for every change applied from now on. See the class comment for threading. */
+  public void addListener(Consumer<RegistryEvent> listener) {
+    listeners.add(listener);
+  }
+
+  public void removeListener(Consumer<RegistryEvent> listener) {
+    listeners.remove(listener);
+  }
+
+  @Override
+  public byte[] apply(byte[] entry) {
+    List<Command> commands;
+    try {
+      commands = RegistryCodec.decodeBatch(entry);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      log.warn("Ignoring a log entry of {} bytes that is not a registry batch: {}", entry.length, e.getMessage());
+      return RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: " + e.getMessage())));
+    }
+    Mutation m = new Mutation(state);
+    List<CommandResult> results = new ArrayList<>(commands.size());
+    for (Command c : commands) {
+      RegistryCommand command;
+      try {
+        command = RegistryCodec.fromProto(c);
+      } catch (IllegalArgumentException e) {
+        results.add(new CommandResult.Rejected(Reason.INVALID, e.getMessage()));
+        continue;
+      }
+      results.add(m.apply(command));
+    }
+    if (!m.events.isEmpty()) {
+      state = m.build();
+      fire(m.events);
+    }
+    return RegistryCodec.encodeResults(results);
+  }
+
+  /** Applies commands directly, without a log: for tests and tools. Returns one result per command. */
+  public List<CommandResult> applyAll(List<RegistryCommand> commands) {
+    return RegistryCodec.decodeResults(apply(RegistryCodec.encodeBatch(commands)));
+  }
+
+  @Override
+  public void snapshot(OutputStream out) throws IOException {
+    out.write(RegistryCodec.encodeSnapshot(state));
+  }
+
+  @Override
+  public void restore(InputStream in) throws IOException {
+    ClusterState restored = RegistryCodec.decodeSnapshot(in.readAllBytes());
+    state = restored;
+    fire(List.of(new RegistryEvent(restored.revision(), RegistryEvent.Type.STATE_RESTORED, null, null)));
+  }
+
+  private void fire(List<RegistryEvent> events) {
+    for (Consumer<RegistryEvent> l : listeners) {
+      for (RegistryEvent e : events) {
+        try {
+          l.accept(e);
+        } catch (RuntimeException ex) {
+          log.error("Registry listener {} threw on {}; it keeps receiving events", l, e, ex);
+        }
+      }
+    }
+  }
+
+  /** The changes of one batch, copying only the services and agents it touches. */
+  private static final class Mutation {
+    private long revision;
+    private final SortedMap<String, NavigableMap<String, ServiceInstance>> services;
+    private final SortedMap<String, AgentInfo> agents;
+    private final Set<String> copiedServices = new HashSet<>();
+    private final List<RegistryEvent> events = new ArrayList<>();
+
+    Mutation(ClusterState base) {
+      revision = base.revision();
+      services = new TreeMap<>(base.servicesView());
+      agents = new TreeMap<>(base.agentsView());
+    }
+
+    ClusterState build() {
+      services.values().removeIf(NavigableMap::isEmpty);
+      return new ClusterState(revision, services, agents);
+    }
+
+    CommandResult apply(RegistryCommand command) {
+      if (command instanceof RegistryCommand.RegisterInstance c) {
+        return register(c.instance());
+      } else if (command instanceof RegistryCommand.DeregisterInstance c) {
+        return deregister(c);
+      } else if (command instanceof RegistryCommand.UpdateAgentStatus c) {
+        return updateStatus(c.agentId(), c.status());
+      } else if (command instanceof RegistryCommand.AttachAgent c) {
+        return attach(c.agentId(), c.brokerId());
+      } else if (command instanceof RegistryCommand.DetachAgent c) {
+        return detach(c.agentId(), c.brokerId());
+      } else if (command instanceof RegistryCommand.DetachBroker c) {
+        for (AgentInfo a : List.copyOf(agents.values())) {
+          if (a.brokers().contains(c.brokerId())) {
+            detach(a.id(), c.brokerId());
+          }
+        }
+        return applied();
+      }
+      return new CommandResult.Rejected(Reason.INVALID, "unknown command " + command);
+    }
+
+    private CommandResult register(ServiceInstance instance) {
+      ServiceInstance existing = instance(instance.service(), instance.id());
+      if (existing != null && !existing.agentId().equals(instance.agentId())) {
+        return new CommandResult.Rejected(Reason.ALREADY_OWNED, "instance " + instance.service() + "/" + instance.id() + " is owned by "
+            + owner(existing.agentId()) + ", not " + owner(instance.agentId()) + ": deregister it first or choose another id");
+      }
+      if (!instance.agentId().isEmpty()) {
+        AgentInfo agent = agents.get(instance.agentId());
+        if (agent == null || agent.status() == AgentStatus.DEAD) {
+          return new CommandResult.Rejected(Reason.AGENT_DEAD, "agent '" + instance.agentId() + "' is " + (agent == null ? "unknown" : "DEAD")
+              + ": it must attach to a broker before it registers " + instance.service() + "/" + instance.id());
+        }
+        if (agent.status() == AgentStatus.DRAINING) {
+          instance = instance.withState(InstanceState.DRAINING);
+        }
+      }
+      if (instance.equals(existing)) {
+        return applied();
+      }
+      writable(instance.service()).put(instance.id(), instance);
+      event(existing == null ? RegistryEvent.Type.INSTANCE_REGISTERED : RegistryEvent.Type.INSTANCE_UPDATED, instance, null);
+      return applied();
+    }
+
+    private CommandResult deregister(RegistryCommand.DeregisterInstance c) {
+      ServiceInstance existing = instance(c.service(), c.id());
+      if (existing == null) {
+        return new CommandResult.Rejected(Reason.NOT_FOUND, "no instance " + c.service() + "/" + c.id() + " is registered");
+      }
+      if (!c.agentId().isEmpty() && !c.agentId().equals(existing.agentId())) {
+        return new CommandResult.Rejected(Reason.NOT_OWNER, "instance " + c.service() + "/" + c.id() + " is owned by " + owner(existing.agentId())
+            + ", not agent '" + c.agentId() + "'");
+      }
+      remove(existing);
+      return applied();
+    }
+
+    private CommandResult updateStatus(String agentId, AgentStatus status) {
+      AgentInfo agent = agents.get(agentId);
+      if (agent == null) {
+        return new CommandResult.Rejected(Reason.NOT_FOUND, "no agent '" + agentId + "' is known");
+      }
+      if (agent.status() == status) {
+        return applied();
+      }
+      if (status == AgentStatus.DEAD) {
+        markDead(agent);
+        return applied();
+      }
+      if (agent.status() == AgentStatus.DEAD) {
+        return new CommandResult.Rejected(Reason.AGENT_DEAD, "agent '" + agentId + "' is DEAD: it must attach to a broker before it changes status");
+      }
+      putAgent(new AgentInfo(agentId, status, agent.brokers()));
+      InstanceState target = status == AgentStatus.DRAINING ? InstanceState.DRAINING : InstanceState.UP;
+      for (ServiceInstance i : instancesOf(agentId)) {
+        if (i.state() != target) {
+          ServiceInstance changed = i.withState(target);
+          writable(i.service()).put(i.id(), changed);
+          event(RegistryEvent.Type.INSTANCE_UPDATED, changed, null);
+        }
+      }
+      return applied();
+    }
+
+    private CommandResult attach(String agentId, String brokerId) {
+      AgentInfo agent = agents.get(agentId);
+      if (agent != null && agent.status() != AgentStatus.DEAD && agent.brokers().contains(brokerId)) {
+        return applied();
+      }
+      Set<String> brokers = new TreeSet<>(agent == null || agent.status() == AgentStatus.DEAD ? Set.of() : agent.brokers());
+      brokers.add(brokerId);
+      AgentStatus status = agent == null || agent.status() == AgentStatus.DEAD ? AgentStatus.ALIVE : agent.status();
+      try {
+        putAgent(new AgentInfo(agentId, status, brokers));
+      } catch (IllegalArgumentException e) {
+        return new CommandResult.Rejected(Reason.INVALID, e.getMessage());
+      }
+      return applied();
+    }
+
+    private CommandResult detach(String agentId, String brokerId) {
+      AgentInfo agent = agents.get(agentId);
+      if (agent == null || !agent.brokers().contains(brokerId)) {
+        return applied();
+      }
+      Set<String> brokers = new TreeSet<>(agent.brokers());
+      brokers.remove(brokerId);
+      if (brokers.isEmpty()) {
+        markDead(agent);
+      } else {
+        putAgent(new AgentInfo(agentId, agent.status(), brokers));
+      }
+      return applied();
+    }
+
+    private void markDead(AgentInfo agent) {
+      for (ServiceInstance i : instancesOf(agent.id())) {
+        remove(i);
+      }
+      putAgent(new AgentInfo(agent.id(), AgentStatus.DEAD, Set.of()));
+    }
+
+    private List<ServiceInstance> instancesOf(String agentId) {
+      List<ServiceInstance> owned = new ArrayList<>();
+      for (NavigableMap<String, ServiceInstance> m : services.values()) {
+        for (ServiceInstance i : m.values()) {
+          if (i.agentId().equals(agentId)) {
+            owned.add(i);
+          }
+        }
+      }
+      return owned;
+    }
+
+    private ServiceInstance instance(String service, String id) {
+      NavigableMap<String, ServiceInstance> m = services.get(service);
+      return m == null ? null : m.get(id);
+    }
+
+    private void remove(ServiceInstance i) {
+      writable(i.service()).remove(i.id());
+      event(RegistryEvent.Type.INSTANCE_DEREGISTERED, i, null);
+    }
+
+    private void putAgent(AgentInfo agent) {
+      agents.put(agent.id(), agent);
+      event(RegistryEvent.Type.AGENT_UPDATED, null, agent);
+    }
+
+    private NavigableMap<String, ServiceInstance> writable(String service) {
+      if (copiedServices.add(service)) {
+        NavigableMap<String, ServiceInstance> base = services.get(service);
+        services.put(service, base == null ? new TreeMap<>() : new TreeMap<>(base));
+      }
+      return services.get(service);
+    }
+
+    private void event(RegistryEvent.Type type, ServiceInstance instance, AgentInfo agent) {
+      events.add(new RegistryEvent(++revision, type, instance, agent));
+    }
+
+    private CommandResult applied() {
+      return new CommandResult.Applied(revision);
+    }
+
+    private static String owner(String agentId) {
+      return agentId.isEmpty() ? "a static registration" : "agent '" + agentId + "'";
+    }
+  }
+}

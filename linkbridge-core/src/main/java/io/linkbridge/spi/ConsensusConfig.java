@@ -1,0 +1,46 @@
+package io.linkbridge.spi;
+
+import io.linkbridge.HostAndPort;
+import io.linkbridge.Peer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a {@link ConsensusProvider} needs to create one member. Immutable; built by the node from
+ * its builder, so every value here has already been checked.
+ *
+ * @param memberId this broker's id
+ * @param raftAddress the address this member's Raft transport binds
+ * @param members every member of the cluster, this one included
+ * @param dataDir where this member keeps its log, metadata and snapshots ({@code dataDir/raft})
+ * @param electionTimeout how long a follower waits for the leader before it starts an election
+ * @param heartbeatInterval how often the leader sends heartbeats
+ * @param requestTimeout how long a Raft request between members may take before it is retried
+ * @param maxEntrySize the largest log entry in bytes
+ * @param segmentSize the size of one log segment file in bytes
+ */
+public record ConsensusConfig(
+    String memberId,
+    HostAndPort raftAddress,
+    List<Peer> members,
+    Path dataDir,
+    Duration electionTimeout,
+    Duration heartbeatInterval,
+    Duration requestTimeout,
+    int maxEntrySize,
+    int segmentSize) {
+  public ConsensusConfig {
+    Objects.requireNonNull(memberId, "memberId");
+    Objects.requireNonNull(raftAddress, "raftAddress");
+    members = List.copyOf(members);
+    Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(electionTimeout, "electionTimeout");
+    Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+    Objects.requireNonNull(requestTimeout, "requestTimeout");
+    if (maxEntrySize <= 0 || segmentSize < maxEntrySize) {
+      throw new IllegalArgumentException("segmentSize (" + segmentSize + ") must be >= maxEntrySize (" + maxEntrySize + ") > 0");
+    }
+  }
+}

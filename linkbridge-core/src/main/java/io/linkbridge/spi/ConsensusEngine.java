@@ -1,0 +1,63 @@
+package io.linkbridge.spi;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * One broker's member of a replicated log. Created by a {@link ConsensusProvider}; drives a
+ * {@link StateMachine}. Implementations are thread-safe: every method may be called from any thread.
+ */
+public interface ConsensusEngine {
+
+  /**
+   * Starts listening and joins the cluster. The future completes once this member serves its
+   * transport; it does not wait for a quorum or a leader.
+   */
+  CompletableFuture<Void> start();
+
+  /**
+   * Appends {@code entry} to the replicated log. Any member accepts a proposal and forwards it to the
+   * leader. The future completes with {@link StateMachine#apply}'s result once the entry is committed
+   * by a majority (on disk) and applied on this member; it fails with
+   * {@link io.linkbridge.NoQuorumException} when no majority answers in time.
+   */
+  CompletableFuture<byte[]> propose(byte[] entry);
+
+  /** Completes when a leader is known and this member has applied the log up to its commit index. */
+  CompletableFuture<Void> ready();
+
+  /** The id of the current leader as this member knows it. */
+  Optional<String> leaderId();
+
+  /** Whether this member is the leader now. */
+  boolean isLeader();
+
+  /**
+   * Registers a listener for leader changes; it receives the new leader id, or empty while there is
+   * none. Runs on the engine's thread and must not block.
+   */
+  void onLeaderChange(Consumer<Optional<String>> listener);
+
+  /** The highest log index this member knows to be committed. */
+  long commitIndex();
+
+  /** The highest log index this member has applied to its state machine. */
+  long appliedIndex();
+
+  /** The members of the cluster and what this member knows of them. */
+  List<MemberStatus> members();
+
+  /**
+   * Takes a snapshot of the state machine and discards the log it covers, so disk use stays
+   * bounded. Completes when done.
+   */
+  CompletableFuture<Void> compact();
+
+  /** Leaves gracefully: hands over leadership if leader, then stops. */
+  CompletableFuture<Void> shutdown();
+
+  /** Stops at once, as close to a crash as a stop inside a JVM can be: no hand-over, no flush beyond what is already durable. */
+  void shutdownNow();
+}

@@ -1,0 +1,19 @@
+package io.linkbridge.spi;
+
+import java.util.Objects;
+
+/**
+ * What one member knows of another. Immutable.
+ *
+ * @param id the member id
+ * @param address its Raft address ({@code host:port})
+ * @param role LEADER, FOLLOWER, CANDIDATE or UNKNOWN as last seen
+ * @param local whether this is the member that answered
+ */
+public record MemberStatus(String id, String address, String role, boolean local) {
+  public MemberStatus {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(address, "address");
+    Objects.requireNonNull(role, "role");
+  }
+}

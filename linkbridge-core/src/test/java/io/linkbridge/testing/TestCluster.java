@@ -1,0 +1,103 @@
+package io.linkbridge.testing;
+
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.NodeBuilder;
+import io.linkbridge.Peer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.UnaryOperator;
+
+/**
+ * A cluster of real broker nodes on loopback in this JVM, each with its own free port and data
+ * directory. Closing it stops every node still running. Register it with {@link NodeLeakCheck}.
+ */
+public final class TestCluster implements AutoCloseable {
+  private final Path root;
+  private final List<Peer> peers = new ArrayList<>();
+  private final Node[] nodes;
+  private final UnaryOperator<NodeBuilder> customizer;
+
+  public TestCluster(Path root, int size) {
+    this(root, size, b -> b);
+  }
+
+  public TestCluster(Path root, int size, UnaryOperator<NodeBuilder> customizer) {
+    this.root = root;
+    this.customizer = customizer;
+    this.nodes = new Node[size];
+    for (int i = 0; i < size; i++) {
+      peers.add(Peer.of("broker-" + (i + 1), "127.0.0.1:" + FreePorts.next()));
+    }
+  }
+
+  /** Starts every node, one after another from this thread, and waits until all are ready. */
+  public TestCluster start() {
+    for (int i = 0; i < nodes.length; i++) {
+      start(i);
+    }
+    awaitReady();
+    return this;
+  }
+
+  /** Starts (or restarts) node {@code i} from its data directory; does not wait for it to be ready. */
+  public Node start(int i) {
+    Peer p = peers.get(i);
+    NodeBuilder b = LinkBridge.node()
+        .id(p.id())
+        .raftAddress(p.raftAddress().toString())
+        .dataDir(root.resolve(p.id()))
+        .join(peers)
+        .electionTimeout(Duration.ofMillis(500))
+        .heartbeatInterval(Duration.ofMillis(100));
+    nodes[i] = customizer.apply(b).start();
+    NodeLeakCheck.track(nodes[i]);
+    return nodes[i];
+  }
+
+  public void awaitReady() {
+    CompletableFuture.allOf(running().stream().map(Node::ready).toArray(CompletableFuture[]::new))
+        .orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).join();
+  }
+
+  public Node node(int i) {
+    return nodes[i];
+  }
+
+  public List<Peer> peers() {
+    return peers;
+  }
+
+  public Path dataDir(int i) {
+    return root.resolve(peers.get(i).id());
+  }
+
+  /** The nodes not shut down. */
+  public List<Node> running() {
+    return Arrays.stream(nodes).filter(n -> n != null && !n.isShutdown()).toList();
+  }
+
+  /** The index of the node that is leader now, as the running nodes agree, if any. */
+  public Optional<Integer> leaderIndex() {
+    for (int i = 0; i < nodes.length; i++) {
+      if (nodes[i] != null && !nodes[i].isShutdown() && nodes[i].isLeader()) {
+        return Optional.of(i);
+      }
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public void close() {
+    for (Node n : nodes) {
+      if (n != null && !n.isShutdown()) {
+        n.shutdownNow();
+      }
+    }
+  }
+}

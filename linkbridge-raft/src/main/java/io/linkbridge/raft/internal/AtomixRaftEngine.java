@@ -1,0 +1,320 @@
+package io.linkbridge.raft.internal;
+
+import io.atomix.cluster.MemberId;
+import io.atomix.primitive.PrimitiveState;
+import io.atomix.primitive.PrimitiveType;
+import io.atomix.primitive.Recovery;
+import io.atomix.primitive.impl.DefaultPrimitiveTypeRegistry;
+import io.atomix.primitive.operation.OperationId;
+import io.atomix.primitive.operation.PrimitiveOperation;
+import io.atomix.primitive.partition.PartitionId;
+import io.atomix.primitive.service.ServiceConfig;
+import io.atomix.primitive.session.SessionClient;
+import io.atomix.protocols.raft.RaftClient;
+import io.atomix.protocols.raft.RaftServer;
+import io.atomix.protocols.raft.ReadConsistency;
+import io.atomix.protocols.raft.cluster.RaftMember;
+import io.atomix.protocols.raft.impl.DefaultRaftServer;
+import io.atomix.protocols.raft.impl.RaftContext;
+import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
+import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
+import io.atomix.protocols.raft.session.CommunicationStrategy;
+import io.atomix.protocols.raft.storage.RaftStorage;
+import io.atomix.storage.StorageLevel;
+import io.atomix.utils.concurrent.ThreadModel;
+import io.atomix.utils.serializer.Serializer;
+import io.linkbridge.HostAndPort;
+import io.linkbridge.LinkBridgeException;
+import io.linkbridge.Peer;
+import io.linkbridge.spi.ConsensusConfig;
+import io.linkbridge.spi.ConsensusEngine;
+import io.linkbridge.spi.MemberStatus;
+import io.linkbridge.spi.StateMachine;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Link Bridge broker's Raft member on Atomix Raft 3.1.12: a Raft server holding the state
+ * machine as its only primitive service, plus a Raft client session through which this broker
+ * proposes. Proposals go to the leader over the session; Atomix deduplicates retried commands.
+ *
+ * <p>A proposal's future completes only after the entry is committed and applied on this member, so
+ * a write is readable from the local replica as soon as it is acknowledged. Futures complete on an
+ * engine thread, never on the Raft thread. Thread-safe.
+ */
+final class AtomixRaftEngine implements ConsensusEngine {
+  private static final Logger log = LoggerFactory.getLogger(AtomixRaftEngine.class);
+  private static final String PREFIX = "raft";
+  private static final OperationId APPLY = OperationId.command("apply");
+  private static final Duration SESSION_MIN_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration SESSION_MAX_TIMEOUT = Duration.ofSeconds(30);
+
+  private final ConsensusConfig config;
+  private final StateMachine stateMachine;
+  private final MemberId localId;
+  private final List<MemberId> memberIds = new ArrayList<>();
+  private final Map<MemberId, HostAndPort> addresses = new LinkedHashMap<>();
+  private final AppliedIndex appliedIndex = new AppliedIndex();
+  private final CompletableFuture<SessionClient> session = new CompletableFuture<>();
+  private final ExecutorService completions;
+  private final ScheduledExecutorService timer;
+  private final LogForcer forcer;
+  private final GrpcMessaging messaging;
+  private volatile RaftContext context;
+  private volatile RaftServer server;
+  private volatile RaftClient client;
+  private volatile boolean stopped;
+  private volatile CompletableFuture<Void> ready;
+
+  AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {
+    this.config = config;
+    this.stateMachine = stateMachine;
+    this.localId = MemberId.from(config.memberId());
+    for (Peer p : config.members()) {
+      MemberId id = MemberId.from(p.id());
+      memberIds.add(id);
+      addresses.put(id, p.raftAddress());
+    }
+    String name = config.memberId();
+    this.completions = Executors.newSingleThreadExecutor(r -> daemon(r, "linkbridge-raft-completions-" + name));
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
+    this.forcer = new LogForcer(config.dataDir(), PREFIX, name);
+    this.messaging = new GrpcMessaging(localId, config.raftAddress(), addresses, config.requestTimeout(), new AppendDurability(forcer));
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  @Override
+  public CompletableFuture<Void> start() {
+    try {
+      Files.createDirectories(config.dataDir());
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new LinkBridgeException("cannot create the Raft directory " + config.dataDir() + ": " + e.getMessage(), e));
+    }
+    RaftStorage storage = RaftStorage.builder()
+        .withPrefix(PREFIX)
+        .withDirectory(config.dataDir().toFile())
+        .withStorageLevel(StorageLevel.DISK)
+        .withMaxSegmentSize(config.segmentSize())
+        .withMaxEntrySize(config.maxEntrySize())
+        .withNamespace(RaftSerializers.STORAGE)
+        .withDynamicCompaction(false)
+        .build();
+    if (!storage.lock(config.memberId())) {
+      return CompletableFuture.failedFuture(new LinkBridgeException("the Raft directory " + config.dataDir()
+          + " is in use by another broker: give each broker its own dataDir"));
+    }
+    try {
+      messaging.start();
+    } catch (LinkBridgeException e) {
+      storage.unlock();
+      return CompletableFuture.failedFuture(e);
+    }
+    Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
+    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex);
+    RaftContext raft = new RaftContext(
+        PREFIX,
+        localId,
+        new StaticMembership(config.memberId(), addresses),
+        new RaftServerCommunicator(PREFIX, protocol, messaging),
+        storage,
+        new DefaultPrimitiveTypeRegistry(List.<PrimitiveType>of(type)),
+        ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", 4, log),
+        true);
+    raft.setElectionTimeout(config.electionTimeout());
+    raft.setHeartbeatInterval(config.heartbeatInterval());
+    raft.setSessionTimeout(SESSION_MIN_TIMEOUT);
+    context = raft;
+    server = new DefaultRaftServer(raft);
+    client = RaftClient.builder()
+        .withClientId(config.memberId())
+        .withMemberId(localId)
+        .withPartitionId(PartitionId.from("linkbridge", 1))
+        .withProtocol(new RaftClientCommunicator(PREFIX, protocol, messaging))
+        .withThreadModel(ThreadModel.SHARED_THREAD_POOL)
+        .build();
+    server.bootstrap(memberIds).whenComplete((s, e) -> {
+      if (e != null && !stopped) {
+        log.warn("Raft member {} failed to bootstrap: {}", config.memberId(), e.toString());
+      }
+    });
+    openSession(type);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Opens the proposal session once a leader can grant it; retries until it succeeds or the engine stops. */
+  private void openSession(PrimitiveType type) {
+    if (stopped) {
+      return;
+    }
+    client.connect(memberIds)
+        .thenCompose(c -> client.sessionBuilder(RegistryPrimitiveType.NAME, type, new ServiceConfig())
+            .withReadConsistency(ReadConsistency.LINEARIZABLE)
+            .withCommunicationStrategy(CommunicationStrategy.LEADER)
+            .withRecoveryStrategy(Recovery.RECOVER)
+            .withMinTimeout(SESSION_MIN_TIMEOUT)
+            .withMaxTimeout(SESSION_MAX_TIMEOUT)
+            .build()
+            .connect())
+        .whenComplete((s, e) -> {
+          if (e == null) {
+            s.addStateChangeListener(state -> {
+              if (state != PrimitiveState.CONNECTED) {
+                log.debug("Raft session of {} is {}", config.memberId(), state);
+              }
+            });
+            session.complete(s);
+          } else if (!stopped) {
+            log.debug("Raft member {} could not open its session yet ({}); retrying", config.memberId(), e.toString());
+            timer.schedule(() -> openSession(type), config.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+          }
+        });
+  }
+
+  @Override
+  public CompletableFuture<byte[]> propose(byte[] entry) {
+    if (stopped) {
+      return CompletableFuture.failedFuture(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
+    }
+    return session.thenCompose(s -> s.execute(PrimitiveOperation.operation(APPLY, entry)))
+        .thenComposeAsync(this::afterCommit, completions);
+  }
+
+  /** Unwraps {@code [index][result]} and waits until this member has applied that index. */
+  private CompletableFuture<byte[]> afterCommit(byte[] reply) {
+    ByteBuffer buf = ByteBuffer.wrap(reply);
+    long index = buf.getLong();
+    byte[] result = new byte[buf.remaining()];
+    buf.get(result);
+    CompletableFuture<Void> durable = memberIds.size() == 1
+        ? forcer.force(0, index) // no follower acknowledges a single member's appends: force here
+        : CompletableFuture.completedFuture(null);
+    return durable.thenCompose(v -> appliedIndex.await(index)).thenApplyAsync(v -> result, completions);
+  }
+
+  @Override
+  public CompletableFuture<Void> ready() {
+    CompletableFuture<Void> r = ready;
+    if (r == null || r.isCompletedExceptionally()) {
+      // An empty entry is the state machine's barrier: applied, it changes nothing.
+      r = propose(new byte[0]).thenApply(v -> null);
+      ready = r;
+    }
+    return r;
+  }
+
+  @Override
+  public Optional<String> leaderId() {
+    RaftContext c = context;
+    RaftMember leader = c == null ? null : c.getLeader();
+    return leader == null ? Optional.empty() : Optional.of(leader.memberId().id());
+  }
+
+  @Override
+  public boolean isLeader() {
+    RaftServer s = server;
+    return s != null && !stopped && s.isLeader();
+  }
+
+  @Override
+  public void onLeaderChange(Consumer<Optional<String>> listener) {
+    server.cluster().addLeaderElectionListener(m -> listener.accept(m == null ? Optional.empty() : Optional.of(m.memberId().id())));
+  }
+
+  @Override
+  public long commitIndex() {
+    RaftContext c = context;
+    return c == null ? 0 : c.getCommitIndex();
+  }
+
+  @Override
+  public long appliedIndex() {
+    RaftContext c = context;
+    return c == null ? 0 : c.getLastApplied();
+  }
+
+  @Override
+  public List<MemberStatus> members() {
+    Optional<String> leader = leaderId();
+    List<MemberStatus> out = new ArrayList<>();
+    for (MemberId id : memberIds) {
+      boolean local = id.equals(localId);
+      String role = local && server != null ? server.getRole().name() : leader.filter(id.id()::equals).isPresent() ? "LEADER" : "UNKNOWN";
+      out.add(new MemberStatus(id.id(), addresses.get(id).toString(), role, local));
+    }
+    return out;
+  }
+
+  @Override
+  public CompletableFuture<Void> compact() {
+    RaftServer s = server;
+    return s == null ? CompletableFuture.completedFuture(null) : s.compact();
+  }
+
+  /** How often the log was forced to disk: for tests that prove durability. */
+  long forceCount() {
+    return forcer.forceCount();
+  }
+
+  @Override
+  public CompletableFuture<Void> shutdown() {
+    if (stopped) {
+      return CompletableFuture.completedFuture(null);
+    }
+    stopped = true;
+    CompletableFuture<Void> closeSession = session.isDone() && !session.isCompletedExceptionally()
+        ? session.join().close().exceptionally(e -> null)
+        : CompletableFuture.completedFuture(null);
+    session.completeExceptionally(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
+    return closeSession
+        .thenCompose(v -> client == null ? CompletableFuture.<Void>completedFuture(null) : client.close().exceptionally(e -> null))
+        .thenCompose(v -> server == null ? CompletableFuture.<Void>completedFuture(null) : server.shutdown().exceptionally(e -> null))
+        .orTimeout(10, TimeUnit.SECONDS)
+        .handle((v, e) -> {
+          release();
+          return null;
+        });
+  }
+
+  @Override
+  public void shutdownNow() {
+    stopped = true;
+    session.completeExceptionally(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
+    messaging.stop();
+    try {
+      if (server != null) {
+        server.shutdown().get(5, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      log.debug("Raft member {} did not stop cleanly: {}", config.memberId(), e.toString());
+    }
+    release();
+  }
+
+  private void release() {
+    messaging.stop();
+    forcer.close();
+    timer.shutdownNow();
+    completions.shutdown();
+    appliedIndex.failAll(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
+  }
+}

@@ -1,0 +1,341 @@
+package io.linkbridge.raft.internal;
+
+import io.atomix.cluster.MemberId;
+import io.atomix.cluster.messaging.ClusterCommunicationService;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.linkbridge.HostAndPort;
+import io.linkbridge.LinkBridgeException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Atomix's {@link ClusterCommunicationService} over one generic gRPC method: every Raft message is a
+ * unary call carrying {@code (subject, sender, payload)} and answered with the handler's reply.
+ *
+ * <p>Errors are mapped the way Atomix retries them: an unreachable member is a
+ * {@link ConnectException}, an expired deadline a {@link TimeoutException}. The server dispatches on
+ * the transport thread, so messages from one member reach their handler in the order they were sent.
+ */
+final class GrpcMessaging implements ClusterCommunicationService {
+  private static final String SERVICE = "linkbridge.raft.v1.RaftTransport";
+  private static final MethodDescriptor<byte[], byte[]> SEND = MethodDescriptor.<byte[], byte[]>newBuilder()
+      .setType(MethodDescriptor.MethodType.UNARY)
+      .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Send"))
+      .setRequestMarshaller(BytesMarshaller.INSTANCE)
+      .setResponseMarshaller(BytesMarshaller.INSTANCE)
+      .build();
+
+  private final MemberId localId;
+  private final HostAndPort bindAddress;
+  private final Map<MemberId, HostAndPort> addresses;
+  private final Duration defaultTimeout;
+  private final AppendDurability durability;
+  private final Map<String, BiFunction<MemberId, byte[], CompletableFuture<byte[]>>> handlers = new ConcurrentHashMap<>();
+  private final Map<MemberId, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final Map<MemberId, CompletableFuture<Void>> sendOrder = new java.util.HashMap<>();
+  private final ExecutorService callbackExecutor;
+  private volatile Server server;
+
+  GrpcMessaging(MemberId localId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
+      AppendDurability durability) {
+    this.localId = localId;
+    this.durability = durability;
+    this.bindAddress = bindAddress;
+    this.addresses = Map.copyOf(addresses);
+    this.defaultTimeout = defaultTimeout;
+    this.callbackExecutor = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "linkbridge-raft-transport-" + localId.id());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Binds the server; throws {@link LinkBridgeException} naming the address when it cannot. */
+  void start() {
+    ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
+        .addMethod(SEND, ServerCalls.asyncUnaryCall(this::receive))
+        .build();
+    try {
+      server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress.host(), bindAddress.port()))
+          .directExecutor()
+          .maxInboundMessageSize(Integer.MAX_VALUE)
+          .addService(service)
+          .build()
+          .start();
+    } catch (IOException e) {
+      throw new LinkBridgeException("cannot bind the Raft transport to " + bindAddress + ": " + e.getMessage()
+          + "; pick a free raftAddress or stop the process using it", e);
+    }
+  }
+
+  /** Stops the server and every channel at once. */
+  void stop() {
+    Server s = server;
+    if (s != null) {
+      s.shutdownNow();
+    }
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    channels.clear();
+    callbackExecutor.shutdownNow();
+    try {
+      if (s != null) {
+        s.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------
+
+  private void receive(byte[] request, StreamObserver<byte[]> reply) {
+    String subject;
+    MemberId from;
+    byte[] payload;
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(request))) {
+      subject = in.readUTF();
+      from = MemberId.from(in.readUTF());
+      payload = in.readAllBytes();
+    } catch (IOException e) {
+      reply.onError(Status.INVALID_ARGUMENT.withDescription("malformed Raft transport frame").asRuntimeException());
+      return;
+    }
+    BiFunction<MemberId, byte[], CompletableFuture<byte[]>> handler = handlers.get(subject);
+    if (handler == null) {
+      reply.onError(Status.UNIMPLEMENTED.withDescription("no handler for " + subject + " on " + localId).asRuntimeException());
+      return;
+    }
+    CompletableFuture<byte[]> result;
+    try {
+      result = handler.apply(from, payload);
+    } catch (RuntimeException e) {
+      result = CompletableFuture.failedFuture(e);
+    }
+    result.whenComplete((bytes, error) -> {
+      if (error != null) {
+        reply.onError(Status.INTERNAL.withDescription(String.valueOf(error)).asRuntimeException());
+      } else {
+        reply.onNext(bytes == null ? new byte[0] : bytes);
+        reply.onCompleted();
+      }
+    });
+  }
+
+  @Override
+  public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Function<M, R> handler,
+      Function<R, byte[]> encoder, Executor executor) {
+    handlers.put(subject, (from, payload) -> CompletableFuture.supplyAsync(() -> handler.apply(decoder.apply(payload)), executor)
+        .thenCompose(durability::beforeReply).thenApply(encoder));
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Function<M, CompletableFuture<R>> handler,
+      Function<R, byte[]> encoder) {
+    handlers.put(subject, (from, payload) -> handler.apply(decoder.apply(payload)).thenCompose(durability::beforeReply).thenApply(encoder));
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public <M> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Consumer<M> handler, Executor executor) {
+    handlers.put(subject, (from, payload) -> {
+      M message = decoder.apply(payload);
+      executor.execute(() -> handler.accept(message));
+      return CompletableFuture.completedFuture(new byte[0]);
+    });
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public <M> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, BiConsumer<MemberId, M> handler, Executor executor) {
+    handlers.put(subject, (from, payload) -> {
+      M message = decoder.apply(payload);
+      executor.execute(() -> handler.accept(from, message));
+      return CompletableFuture.completedFuture(new byte[0]);
+    });
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public void unsubscribe(String subject) {
+    handlers.remove(subject);
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  @Override
+  public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder, Function<byte[], R> decoder,
+      MemberId toMemberId, Duration timeout) {
+    byte[] payload;
+    try {
+      payload = encoder.apply(message);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    Duration deadline = timeout == null ? defaultTimeout : timeout;
+    CompletableFuture<byte[]> reply = new CompletableFuture<>();
+    // Calls to one member start in the order they were sent, even when an append waits for a force.
+    synchronized (sendOrder) {
+      CompletableFuture<Void> ready = durability.beforeSend(message);
+      CompletableFuture<Void> previous = sendOrder.get(toMemberId);
+      if (previous != null && !previous.isDone()) {
+        ready = previous.thenCombine(ready, (a, b) -> null);
+      }
+      CompletableFuture<Void> started = ready.handle((v, error) -> {
+        if (error != null) {
+          reply.completeExceptionally(error);
+        } else {
+          call(subject, payload, toMemberId, deadline).whenComplete((bytes, e) -> {
+            if (e != null) {
+              reply.completeExceptionally(e);
+            } else {
+              reply.complete(bytes);
+            }
+          });
+        }
+        return null;
+      });
+      sendOrder.put(toMemberId, started);
+    }
+    return reply.thenApply(decoder);
+  }
+
+  @Override
+  public <M> CompletableFuture<Void> unicast(String subject, M message, Function<M, byte[]> encoder, MemberId toMemberId, boolean reliable) {
+    return call(subject, encoder.apply(message), toMemberId, defaultTimeout).thenApply(r -> null);
+  }
+
+  @Override
+  public <M> void multicast(String subject, M message, Function<M, byte[]> encoder, Set<MemberId> memberIds, boolean reliable) {
+    byte[] payload = encoder.apply(message);
+    for (MemberId id : memberIds) {
+      call(subject, payload, id, defaultTimeout);
+    }
+  }
+
+  @Override
+  public <M> void broadcast(String subject, M message, Function<M, byte[]> encoder, boolean reliable) {
+    multicast(subject, message, encoder, addresses.keySet().stream().filter(id -> !id.equals(localId)).collect(java.util.stream.Collectors.toSet()), reliable);
+  }
+
+  @Override
+  public <M> void broadcastIncludeSelf(String subject, M message, Function<M, byte[]> encoder, boolean reliable) {
+    multicast(subject, message, encoder, addresses.keySet(), reliable);
+  }
+
+  private CompletableFuture<byte[]> call(String subject, byte[] payload, MemberId to, Duration timeout) {
+    ManagedChannel channel;
+    try {
+      channel = channel(to);
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(new ConnectException(e.getMessage()));
+    }
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    ClientCalls.asyncUnaryCall(channel.newCall(SEND, CallOptions.DEFAULT.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)),
+        frame(subject, payload), new StreamObserver<>() {
+          @Override
+          public void onNext(byte[] value) {
+            result.complete(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            result.completeExceptionally(translate(t, subject, to));
+          }
+
+          @Override
+          public void onCompleted() {
+            result.complete(new byte[0]);
+          }
+        });
+    return result;
+  }
+
+  private static Throwable translate(Throwable t, String subject, MemberId to) {
+    Status status = t instanceof StatusRuntimeException sre ? sre.getStatus() : Status.fromThrowable(t);
+    String what = subject + " to " + to + ": " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
+    if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+      return new TimeoutException(what);
+    }
+    ConnectException e = new ConnectException(what);
+    e.initCause(t);
+    return e;
+  }
+
+  private ManagedChannel channel(MemberId to) {
+    return channels.computeIfAbsent(to, id -> {
+      HostAndPort address = addresses.get(id);
+      if (address == null) {
+        throw new IllegalArgumentException("unknown cluster member " + id);
+      }
+      return NettyChannelBuilder.forAddress(address.host(), address.port())
+          .usePlaintext()
+          .executor(callbackExecutor)
+          .maxInboundMessageSize(Integer.MAX_VALUE)
+          .build();
+    });
+  }
+
+  private byte[] frame(String subject, byte[] payload) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + subject.length() + 32);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeUTF(subject);
+      out.writeUTF(localId.id());
+      out.write(payload);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+    INSTANCE;
+
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+}

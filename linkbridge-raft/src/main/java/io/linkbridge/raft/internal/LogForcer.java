@@ -1,0 +1,177 @@
+package io.linkbridge.raft.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Forces the Raft log to disk. Atomix 3.1.12 fsyncs its log only when a segment rolls or closes, so
+ * without this an acknowledged write can be lost on power failure. The segment writer writes every
+ * entry through to its file, so forcing the newest segment file (and, after a roll, the new files and
+ * the directory) makes everything appended so far durable.
+ *
+ * <p>One force runs at a time and covers every request made before it started; a request for an
+ * index already durable in the same term completes at once. Thread-safe.
+ */
+final class LogForcer {
+  private final Path directory;
+  private final String segmentPrefix;
+  private final ExecutorService executor;
+  private final AtomicLong forces = new AtomicLong();
+  private final Set<Path> knownSegments = new HashSet<>();
+  private List<Waiter> waiters = new ArrayList<>();
+  private boolean forcing;
+  private boolean closed;
+  private long durableTerm = -1;
+  private long durableIndex;
+
+  private record Waiter(long term, long index, CompletableFuture<Void> future) {}
+
+  LogForcer(Path directory, String segmentPrefix, String memberId) {
+    this.directory = directory;
+    this.segmentPrefix = segmentPrefix + "-";
+    this.executor = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "linkbridge-raft-fsync-" + memberId);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Completes once every log entry up to {@code index}, appended in {@code term}, is on disk. */
+  CompletableFuture<Void> force(long term, long index) {
+    CompletableFuture<Void> f;
+    synchronized (this) {
+      if (term == durableTerm && index <= durableIndex) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (closed) {
+        return CompletableFuture.failedFuture(new IllegalStateException("Raft log is closed"));
+      }
+      f = new CompletableFuture<>();
+      waiters.add(new Waiter(term, index, f));
+      if (forcing) {
+        return f;
+      }
+      forcing = true;
+    }
+    executor.execute(this::drain);
+    return f;
+  }
+
+  /** How many times the log was forced: for tests and metrics. */
+  long forceCount() {
+    return forces.get();
+  }
+
+  void close() {
+    List<Waiter> dropped;
+    synchronized (this) {
+      closed = true;
+      dropped = waiters;
+      waiters = new ArrayList<>();
+    }
+    dropped.forEach(w -> w.future().completeExceptionally(new IllegalStateException("Raft log closed before it was forced")));
+    executor.shutdownNow();
+  }
+
+  private void drain() {
+    while (true) {
+      List<Waiter> batch;
+      synchronized (this) {
+        if (waiters.isEmpty() || closed) {
+          forcing = false;
+          return;
+        }
+        batch = waiters;
+        waiters = new ArrayList<>();
+      }
+      try {
+        forceSegments();
+      } catch (RuntimeException e) {
+        batch.forEach(w -> w.future().completeExceptionally(e));
+        continue;
+      }
+      synchronized (this) {
+        for (Waiter w : batch) {
+          if (w.term() > durableTerm) {
+            durableTerm = w.term();
+            durableIndex = w.index();
+          } else if (w.term() == durableTerm) {
+            durableIndex = Math.max(durableIndex, w.index());
+          }
+        }
+      }
+      batch.forEach(w -> w.future().complete(null));
+    }
+  }
+
+  private void forceSegments() {
+    forces.incrementAndGet();
+    List<Path> segments;
+    try (Stream<Path> files = Files.list(directory)) {
+      segments = files.filter(p -> {
+        String n = p.getFileName().toString();
+        return n.startsWith(segmentPrefix) && n.endsWith(".log");
+      }).sorted((a, b) -> Long.compare(segmentId(a), segmentId(b))).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the Raft log in " + directory, e);
+    }
+    if (segments.isEmpty()) {
+      return;
+    }
+    boolean rolled = false;
+    for (Path segment : segments) {
+      if (knownSegments.add(segment)) {
+        rolled = true;
+        force(segment);
+      }
+    }
+    Path newest = segments.get(segments.size() - 1);
+    if (!rolled) {
+      force(newest);
+    }
+    if (rolled) {
+      forceDirectory();
+    }
+    knownSegments.retainAll(segments);
+  }
+
+  private long segmentId(Path p) {
+    String n = p.getFileName().toString();
+    try {
+      return Long.parseLong(n.substring(segmentPrefix.length(), n.length() - ".log".length()));
+    } catch (NumberFormatException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private static void force(Path file) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.force(false);
+    } catch (java.nio.file.NoSuchFileException e) {
+      // compacted away since it was listed: nothing left to make durable
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot force the Raft log segment " + file + " to disk", e);
+    }
+  }
+
+  private void forceDirectory() {
+    try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // not every platform can fsync a directory; the segment contents are forced regardless
+    }
+  }
+}
