@@ -1,0 +1,94 @@
+package io.linkbridge.raft.process;
+
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.Peer;
+import io.linkbridge.ServiceInstance;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+/**
+ * A broker in its own JVM, driven over stdin/stdout by {@link BrokerProcess}, so tests can kill it with
+ * SIGKILL. Arguments: {@code id dataDir peer=host:port...}. Commands, one a line:
+ * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}. Exits when stdin closes.
+ */
+public final class BrokerMain {
+  private static final PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+
+  public static void main(String[] args) throws Exception {
+    String id = args[0];
+    Path dataDir = Path.of(args[1]);
+    List<Peer> peers = new ArrayList<>();
+    String raftAddress = null;
+    for (int i = 2; i < args.length; i++) {
+      String[] kv = args[i].split("=", 2);
+      peers.add(Peer.of(kv[0], kv[1]));
+      if (kv[0].equals(id)) {
+        raftAddress = kv[1];
+      }
+    }
+    Node node = LinkBridge.node().id(id).raftAddress(raftAddress).dataDir(dataDir).join(peers)
+        .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
+    node.ready().get(60, TimeUnit.SECONDS);
+    send("ready");
+    AtomicBoolean writing = new AtomicBoolean();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null) {
+      String[] cmd = line.trim().split(" ");
+      switch (cmd[0]) {
+        case "status" -> send("status " + node.leaderId().orElse("-") + " " + node.isLeader() + " " + node.registry().revision() + " "
+            + node.registry().checksum() + " " + node.registry().state().instanceCount());
+        case "ids" -> send("ids " + node.registry().state().allInstances().stream().map(ServiceInstance::id).collect(Collectors.joining(",")));
+        case "write" -> {
+          writing.set(true);
+          startWriter(node, cmd[1], writing);
+        }
+        case "stop" -> writing.set(false);
+        default -> send("error unknown command " + line);
+      }
+    }
+    node.shutdownNow();
+  }
+
+  /** Up to 16 registrations in flight; prints {@code ack <id>} for each acknowledged one. */
+  private static void startWriter(Node node, String prefix, AtomicBoolean writing) {
+    Thread t = new Thread(() -> {
+      Semaphore window = new Semaphore(16);
+      int n = 0;
+      while (writing.get()) {
+        try {
+          window.acquire();
+        } catch (InterruptedException e) {
+          return;
+        }
+        String instanceId = prefix + "-" + (n++);
+        ServiceInstance i = ServiceInstance.builder("orders").id(instanceId).endpoint("10.0.0.3", 7000).build();
+        node.registry().register(i).whenComplete((rev, e) -> {
+          window.release();
+          if (e == null) {
+            send("ack " + instanceId);
+          }
+        });
+      }
+      window.acquireUninterruptibly(16);
+      send("stopped " + prefix);
+    }, "writer-" + prefix);
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static synchronized void send(String line) {
+    out.println(line);
+  }
+}

@@ -1,0 +1,150 @@
+package io.linkbridge.raft.process;
+
+import static org.awaitility.Awaitility.await;
+
+import io.linkbridge.Peer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** One {@link BrokerMain} child JVM: start it, talk to it, SIGKILL it. */
+public final class BrokerProcess implements AutoCloseable {
+  /** What a {@code status} command answers. */
+  public record Status(String leader, boolean isLeader, long revision, long checksum, int instances) {}
+
+  private final Process process;
+  private final PrintStream in;
+  private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+  private final Set<String> acked;
+  private volatile boolean ready;
+
+  private BrokerProcess(Process process, Set<String> acked) {
+    this.process = process;
+    this.acked = acked;
+    this.in = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
+    Thread reader = new Thread(this::readLoop, "broker-process-reader");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /** Starts broker {@code id}; acknowledged writes it reports are added to {@code acked}. */
+  public static BrokerProcess start(String id, Path dataDir, List<Peer> peers, Path log, Set<String> acked) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx256m");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(BrokerMain.class.getName());
+    cmd.add(id);
+    cmd.add(dataDir.toString());
+    peers.forEach(p -> cmd.add(p.id() + "=" + p.raftAddress()));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+      return new BrokerProcess(p, acked);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void readLoop() {
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        if (line.startsWith("ack ")) {
+          acked.add(line.substring(4));
+        } else if (line.equals("ready")) {
+          ready = true;
+        } else {
+          replies.add(line);
+        }
+      }
+    } catch (IOException e) {
+      // the process died: nothing more to read
+    }
+  }
+
+  public void awaitReady() {
+    await().atMost(Duration.ofSeconds(60)).until(() -> ready || !process.isAlive());
+    if (!ready) {
+      throw new IllegalStateException("broker process exited with " + process.exitValue() + " before it was ready");
+    }
+  }
+
+  public Status status() {
+    String[] f = ask("status", "status ").split(" ");
+    return new Status(f[1], Boolean.parseBoolean(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), Integer.parseInt(f[5]));
+  }
+
+  public Set<String> ids() {
+    String reply = ask("ids", "ids");
+    Set<String> ids = ConcurrentHashMap.newKeySet();
+    if (reply.length() > 4) {
+      ids.addAll(List.of(reply.substring(4).split(",")));
+    }
+    return ids;
+  }
+
+  public void startWriting(String prefix) {
+    in.println("write " + prefix);
+  }
+
+  public void stopWriting(String prefix) {
+    in.println("stop");
+    awaitReply("stopped " + prefix);
+  }
+
+  private String ask(String command, String replyPrefix) {
+    replies.clear();
+    in.println(command);
+    return awaitReply(replyPrefix);
+  }
+
+  private String awaitReply(String prefix) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    try {
+      while (System.nanoTime() < deadline) {
+        String line = replies.poll(100, TimeUnit.MILLISECONDS);
+        if (line != null && line.startsWith(prefix)) {
+          return line;
+        }
+        if (line == null && !process.isAlive()) {
+          throw new IllegalStateException("broker process died (exit " + process.exitValue() + ") while waiting for '" + prefix + "'");
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    throw new IllegalStateException("no '" + prefix + "' reply from the broker process within 30s");
+  }
+
+  /** SIGKILL: no shutdown hook, no flush. */
+  public void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  @Override
+  public void close() {
+    kill();
+  }
+}
