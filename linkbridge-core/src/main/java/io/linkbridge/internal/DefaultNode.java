@@ -40,6 +40,7 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService scheduler;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
+  private volatile long lastSnapshotRevision = -1;
 
   private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
     this.settings = settings;
@@ -144,6 +145,7 @@ public final class DefaultNode implements Node {
     var state = stateMachine.state();
     try {
       Path file = snapshotFiles.write(state);
+      lastSnapshotRevision = state.revision();
       log.info("Broker {} wrote snapshot {} at revision {}", id(), file.getFileName(), state.revision());
       return state.revision();
     } catch (IOException e) {
@@ -152,6 +154,9 @@ public final class DefaultNode implements Node {
   }
 
   private void scheduledSnapshot() {
+    if (stateMachine.state().revision() == lastSnapshotRevision) {
+      return; // nothing changed since the last snapshot
+    }
     try {
       writeSnapshot();
       engine.compact().whenComplete((v, e) -> {

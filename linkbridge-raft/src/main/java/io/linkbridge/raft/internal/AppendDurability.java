@@ -19,23 +19,23 @@ import java.util.concurrent.CompletableFuture;
  * Together: an entry is on disk on a majority before the leader can count it as committed. Messages
  * that are not appends pass untouched.
  */
-final class AppendDurability {
+final class AppendDurability implements RaftMessageInterceptor {
   private final LogForcer forcer;
 
   AppendDurability(LogForcer forcer) {
     this.forcer = forcer;
   }
 
-  /** Completes when {@code message} may be sent. */
-  CompletableFuture<Void> beforeSend(Object message) {
+  @Override
+  public CompletableFuture<Void> beforeSend(Object message) {
     if (message instanceof AppendRequest request && !request.entries().isEmpty()) {
       return forcer.force(request.term(), request.prevLogIndex() + request.entries().size());
     }
     return CompletableFuture.completedFuture(null);
   }
 
-  /** Completes with {@code reply} when it may be sent back. */
-  <R> CompletableFuture<R> beforeReply(R reply) {
+  @Override
+  public <R> CompletableFuture<R> beforeReply(R reply) {
     if (reply instanceof AppendResponse response && response.status() == RaftResponse.Status.OK && response.succeeded()) {
       return forcer.force(response.term(), response.lastLogIndex()).thenApply(v -> reply);
     }

@@ -61,7 +61,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final HostAndPort bindAddress;
   private final Map<MemberId, HostAndPort> addresses;
   private final Duration defaultTimeout;
-  private final AppendDurability durability;
+  private final RaftMessageInterceptor interceptor;
   private final Map<String, BiFunction<MemberId, byte[], CompletableFuture<byte[]>>> handlers = new ConcurrentHashMap<>();
   private final Map<MemberId, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<MemberId, CompletableFuture<Void>> sendOrder = new java.util.HashMap<>();
@@ -69,9 +69,9 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private volatile Server server;
 
   GrpcMessaging(MemberId localId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
-      AppendDurability durability) {
+      RaftMessageInterceptor interceptor) {
     this.localId = localId;
-    this.durability = durability;
+    this.interceptor = interceptor;
     this.bindAddress = bindAddress;
     this.addresses = Map.copyOf(addresses);
     this.defaultTimeout = defaultTimeout;
@@ -156,16 +156,30 @@ final class GrpcMessaging implements ClusterCommunicationService {
   @Override
   public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Function<M, R> handler,
       Function<R, byte[]> encoder, Executor executor) {
-    handlers.put(subject, (from, payload) -> CompletableFuture.supplyAsync(() -> handler.apply(decoder.apply(payload)), executor)
-        .thenCompose(durability::beforeReply).thenApply(encoder));
+    handlers.put(subject, (from, payload) -> {
+      M request = decoder.apply(payload);
+      R answer = answerInstead(request);
+      return (answer != null ? CompletableFuture.completedFuture(answer) : CompletableFuture.supplyAsync(() -> handler.apply(request), executor))
+          .thenCompose(interceptor::beforeReply).thenApply(encoder);
+    });
     return CompletableFuture.completedFuture(null);
   }
 
   @Override
   public <M, R> CompletableFuture<Void> subscribe(String subject, Function<byte[], M> decoder, Function<M, CompletableFuture<R>> handler,
       Function<R, byte[]> encoder) {
-    handlers.put(subject, (from, payload) -> handler.apply(decoder.apply(payload)).thenCompose(durability::beforeReply).thenApply(encoder));
+    handlers.put(subject, (from, payload) -> {
+      M request = decoder.apply(payload);
+      R answer = answerInstead(request);
+      return (answer != null ? CompletableFuture.completedFuture(answer) : handler.apply(request))
+          .thenCompose(interceptor::beforeReply).thenApply(encoder);
+    });
     return CompletableFuture.completedFuture(null);
+  }
+
+  @SuppressWarnings("unchecked")
+  private <M, R> R answerInstead(M request) {
+    return (R) interceptor.answerInstead(request);
   }
 
   @Override
@@ -208,7 +222,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     CompletableFuture<byte[]> reply = new CompletableFuture<>();
     // Calls to one member start in the order they were sent, even when an append waits for a force.
     synchronized (sendOrder) {
-      CompletableFuture<Void> ready = durability.beforeSend(message);
+      CompletableFuture<Void> ready = interceptor.beforeSend(message);
       CompletableFuture<Void> previous = sendOrder.get(toMemberId);
       if (previous != null && !previous.isDone()) {
         ready = previous.thenCombine(ready, (a, b) -> null);
