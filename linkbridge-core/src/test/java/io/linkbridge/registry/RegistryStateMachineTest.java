@@ -1,0 +1,161 @@
+package io.linkbridge.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.linkbridge.AgentStatus;
+import io.linkbridge.InstanceState;
+import io.linkbridge.RegistrationRejectedException.Reason;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.RegistryCommand.AttachAgent;
+import io.linkbridge.registry.RegistryCommand.DeregisterInstance;
+import io.linkbridge.registry.RegistryCommand.DetachAgent;
+import io.linkbridge.registry.RegistryCommand.DetachBroker;
+import io.linkbridge.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.registry.RegistryCommand.UpdateAgentStatus;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+class RegistryStateMachineTest {
+  private final RegistryStateMachine sm = new RegistryStateMachine();
+  private final List<RegistryEvent> events = new ArrayList<>();
+
+  RegistryStateMachineTest() {
+    sm.addListener(events::add);
+  }
+
+  static ServiceInstance instance(String id, String agent) {
+    return ServiceInstance.builder("greeter").id(id).endpoint("10.0.0.1", 9000).agentId(agent).build();
+  }
+
+  private CommandResult apply(RegistryCommand c) {
+    return sm.applyAll(List.of(c)).get(0);
+  }
+
+  @Test
+  void register_newInstance_bumpsRevisionAndEmitsRegistered() {
+    assertThat(apply(new RegisterInstance(instance("g1", "")))).isEqualTo(new CommandResult.Applied(1));
+    assertThat(sm.state().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1");
+    assertThat(events).extracting(RegistryEvent::revision, RegistryEvent::type).containsExactly(org.assertj.core.groups.Tuple.tuple(1L, RegistryEvent.Type.INSTANCE_REGISTERED));
+  }
+
+  @Test
+  void register_sameInstanceTwice_secondIsANoOpAtTheSameRevision() {
+    apply(new RegisterInstance(instance("g1", "")));
+    assertThat(apply(new RegisterInstance(instance("g1", "")))).isEqualTo(new CommandResult.Applied(1));
+    assertThat(events).hasSize(1);
+  }
+
+  @Test
+  void register_idOwnedByAnotherAgent_rejectedAlreadyOwned() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new AttachAgent("a2", "b1"));
+    apply(new RegisterInstance(instance("g1", "a1")));
+    CommandResult r = apply(new RegisterInstance(instance("g1", "a2")));
+    assertThat(r).isInstanceOfSatisfying(CommandResult.Rejected.class, j -> {
+      assertThat(j.reason()).isEqualTo(Reason.ALREADY_OWNED);
+      assertThat(j.message()).contains("greeter/g1", "agent 'a1'", "agent 'a2'");
+    });
+    assertThat(sm.state().instance("greeter", "g1").orElseThrow().agentId()).isEqualTo("a1");
+  }
+
+  @Test
+  void register_byUnknownAgent_rejectedAgentDead() {
+    assertThat(apply(new RegisterInstance(instance("g1", "ghost"))))
+        .isInstanceOfSatisfying(CommandResult.Rejected.class, j -> assertThat(j.reason()).isEqualTo(Reason.AGENT_DEAD));
+    assertThat(sm.state().revision()).isZero();
+  }
+
+  @Test
+  void deregister_unknownInstance_rejectedNotFound() {
+    assertThat(apply(new DeregisterInstance("greeter", "nope", "")))
+        .isInstanceOfSatisfying(CommandResult.Rejected.class, j -> assertThat(j.reason()).isEqualTo(Reason.NOT_FOUND));
+  }
+
+  @Test
+  void deregister_byAgentThatDoesNotOwnIt_rejectedNotOwner() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new RegisterInstance(instance("g1", "a1")));
+    assertThat(apply(new DeregisterInstance("greeter", "g1", "a2")))
+        .isInstanceOfSatisfying(CommandResult.Rejected.class, j -> assertThat(j.reason()).isEqualTo(Reason.NOT_OWNER));
+  }
+
+  @Test
+  void deregister_byOperator_removesWhateverTheOwner() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new RegisterInstance(instance("g1", "a1")));
+    apply(new DeregisterInstance("greeter", "g1", ""));
+    assertThat(sm.state().services()).isEmpty();
+  }
+
+  @Test
+  void agentDraining_drainsItsInstances_oneEventEach() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new RegisterInstance(instance("g1", "a1")));
+    apply(new RegisterInstance(instance("g2", "a1")));
+    events.clear();
+    apply(new UpdateAgentStatus("a1", AgentStatus.DRAINING));
+    assertThat(sm.state().instances("greeter")).extracting(ServiceInstance::state).containsOnly(InstanceState.DRAINING);
+    assertThat(events).extracting(RegistryEvent::type)
+        .containsExactly(RegistryEvent.Type.AGENT_UPDATED, RegistryEvent.Type.INSTANCE_UPDATED, RegistryEvent.Type.INSTANCE_UPDATED);
+    assertThat(events).extracting(RegistryEvent::revision).containsExactly(4L, 5L, 6L);
+  }
+
+  @Test
+  void detach_lastBroker_marksAgentDeadAndRemovesItsInstances() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new AttachAgent("a1", "b2"));
+    apply(new RegisterInstance(instance("g1", "a1")));
+    apply(new DetachAgent("a1", "b1"));
+    assertThat(sm.state().instances("greeter")).hasSize(1);
+    apply(new DetachAgent("a1", "b2"));
+    assertThat(sm.state().instances("greeter")).isEmpty();
+    assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
+  }
+
+  @Test
+  void detachBroker_detachesEveryAgentOfThatBrokerOnly() {
+    apply(new AttachAgent("a1", "b1"));
+    apply(new AttachAgent("a2", "b1"));
+    apply(new AttachAgent("a2", "b2"));
+    apply(new DetachBroker("b1"));
+    assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
+    assertThat(sm.state().agent("a2").orElseThrow().brokers()).containsExactly("b2");
+  }
+
+  @Test
+  void apply_bytesThatAreNotABatch_rejectedWithoutChangingState() {
+    byte[] result = sm.apply(new byte[] {(byte) 0xff, 0x01, 0x02});
+    assertThat(io.linkbridge.internal.RegistryCodec.decodeResults(result))
+        .singleElement().isInstanceOfSatisfying(CommandResult.Rejected.class, j -> assertThat(j.reason()).isEqualTo(Reason.INVALID));
+    assertThat(sm.state()).isEqualTo(ClusterState.EMPTY);
+  }
+
+  @Test
+  void apply_emptyEntry_isABarrierThatChangesNothing() {
+    assertThat(io.linkbridge.internal.RegistryCodec.decodeResults(sm.apply(new byte[0]))).isEmpty();
+    assertThat(sm.state().revision()).isZero();
+  }
+
+  @Test
+  void listenerThatThrows_doesNotStallTheLog() {
+    sm.addListener(e -> {
+      throw new IllegalStateException("boom");
+    });
+    apply(new RegisterInstance(instance("g1", "")));
+    apply(new RegisterInstance(instance("g2", "")));
+    assertThat(sm.state().revision()).isEqualTo(2);
+  }
+
+  @Test
+  void stateBeforeABatch_isUnchangedByIt() {
+    apply(new RegisterInstance(instance("g1", "")));
+    ClusterState before = sm.state();
+    apply(new RegisterInstance(instance("g2", "")));
+    assertThat(before.instances("greeter")).hasSize(1);
+    assertThat(sm.state().instances("greeter")).hasSize(2);
+  }
+}
