@@ -26,6 +26,8 @@ import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -67,6 +69,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final Map<MemberId, CompletableFuture<Void>> sendOrder = new java.util.HashMap<>();
   private final ExecutorService callbackExecutor;
   private volatile Server server;
+  private boolean closed; // guarded by channels
 
   GrpcMessaging(MemberId localId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
       RaftMessageInterceptor interceptor) {
@@ -100,22 +103,32 @@ final class GrpcMessaging implements ClusterCommunicationService {
     }
   }
 
-  /** Stops the server and every channel at once. */
+  /** Stops the server and every channel at once; idempotent. */
   void stop() {
+    synchronized (channels) {
+      closed = true;
+    }
     Server s = server;
+    server = null;
     if (s != null) {
       s.shutdownNow();
     }
-    channels.values().forEach(ManagedChannel::shutdownNow);
+    List<ManagedChannel> open = new ArrayList<>(channels.values());
     channels.clear();
-    callbackExecutor.shutdownNow();
+    open.forEach(ManagedChannel::shutdownNow);
     try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
       if (s != null) {
         s.awaitTermination(5, TimeUnit.SECONDS);
+      }
+      for (ManagedChannel c : open) {
+        c.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    // Only now: cancelled calls still deliver their close callbacks to this executor.
+    callbackExecutor.shutdown();
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -309,6 +322,19 @@ final class GrpcMessaging implements ClusterCommunicationService {
   }
 
   private ManagedChannel channel(MemberId to) {
+    ManagedChannel open = channels.get(to);
+    if (open != null) {
+      return open;
+    }
+    synchronized (channels) {
+      if (closed) {
+        throw new IllegalArgumentException("Raft transport of " + localId + " is stopped");
+      }
+      return openChannel(to);
+    }
+  }
+
+  private ManagedChannel openChannel(MemberId to) {
     return channels.computeIfAbsent(to, id -> {
       HostAndPort address = addresses.get(id);
       if (address == null) {
