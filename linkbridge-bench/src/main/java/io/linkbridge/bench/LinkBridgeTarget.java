@@ -1,0 +1,51 @@
+package io.linkbridge.bench;
+
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.Peer;
+import io.linkbridge.ServiceInstance;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Three Link Bridge brokers embedded in this JVM, Raft over gRPC on loopback, fsync before ack. */
+final class LinkBridgeTarget implements Target {
+  private final List<Node> nodes = new ArrayList<>();
+
+  @Override
+  public String name() {
+    return "linkbridge";
+  }
+
+  @Override
+  public void start(Path dir) throws Exception {
+    List<Peer> peers = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + Ports.free()));
+    }
+    for (Peer p : peers) {
+      nodes.add(LinkBridge.node().id(p.id()).raftAddress(p.raftAddress().toString()).dataDir(dir.resolve(p.id())).join(peers)
+          .electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250)).start());
+    }
+    for (Node n : nodes) {
+      n.ready().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  @Override
+  public void write(int member, String id, byte[] value) throws Exception {
+    // ~200 B of instance: the value becomes the instance's metadata.
+    ServiceInstance instance = ServiceInstance.builder("bench").id(id).endpoint("10.20.30.40", 8443)
+        .metadata("payload", new String(value, StandardCharsets.ISO_8859_1)).grpcService("bench.v1.Echo").build();
+    nodes.get(member % nodes.size()).registry().register(instance).get(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() {
+    nodes.forEach(Node::shutdownNow);
+    nodes.clear();
+  }
+}
