@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 public final class DefaultNode implements Node {
   private static final Logger log = LoggerFactory.getLogger(DefaultNode.class);
   /** Raft entries in flight at once; each carries every command that queued behind the previous ones. */
-  private static final int MAX_ENTRIES_IN_FLIGHT = 2;
+  private static final int MAX_ENTRIES_IN_FLIGHT = 1;
 
   private final NodeSettings settings;
   private final RegistryStateMachine stateMachine = new RegistryStateMachine();

@@ -9,11 +9,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.NavigableMap;
 import java.util.Optional;
-import java.util.SortedMap;
 import java.util.SortedSet;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -22,14 +19,14 @@ import java.util.TreeSet;
  */
 public final class ClusterState {
   /** The state before the first command. */
-  public static final ClusterState EMPTY = new ClusterState(0, new TreeMap<>(), new TreeMap<>());
+  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty());
 
   private final long revision;
-  private final SortedMap<String, NavigableMap<String, ServiceInstance>> services;
-  private final SortedMap<String, AgentInfo> agents;
+  private final SortedTreap<SortedTreap<ServiceInstance>> services;
+  private final SortedTreap<AgentInfo> agents;
   private volatile Long checksum;
 
-  ClusterState(long revision, SortedMap<String, NavigableMap<String, ServiceInstance>> services, SortedMap<String, AgentInfo> agents) {
+  ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents) {
     this.revision = revision;
     this.services = services;
     this.agents = agents;
@@ -37,13 +34,14 @@ public final class ClusterState {
 
   /** Builds a state from a full list of instances and agents (used when restoring a snapshot). */
   public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents) {
-    SortedMap<String, NavigableMap<String, ServiceInstance>> services = new TreeMap<>();
+    SortedTreap<SortedTreap<ServiceInstance>> services = SortedTreap.empty();
     for (ServiceInstance i : instances) {
-      services.computeIfAbsent(i.service(), s -> new TreeMap<>()).put(i.id(), i);
+      SortedTreap<ServiceInstance> m = services.get(i.service());
+      services = services.put(i.service(), (m == null ? SortedTreap.<ServiceInstance>empty() : m).put(i.id(), i));
     }
-    SortedMap<String, AgentInfo> agentMap = new TreeMap<>();
+    SortedTreap<AgentInfo> agentMap = SortedTreap.empty();
     for (AgentInfo a : agents) {
-      agentMap.put(a.id(), a);
+      agentMap = agentMap.put(a.id(), a);
     }
     return new ClusterState(revision, services, agentMap);
   }
@@ -55,40 +53,38 @@ public final class ClusterState {
 
   /** The names of the services with at least one instance, sorted. */
   public SortedSet<String> services() {
-    return Collections.unmodifiableSortedSet(new TreeSet<>(services.keySet()));
+    return Collections.unmodifiableSortedSet(new TreeSet<>(services.keys()));
   }
 
   /** The instances of a service sorted by id, or an empty list. */
   public List<ServiceInstance> instances(String service) {
-    NavigableMap<String, ServiceInstance> m = services.get(service);
-    return m == null ? List.of() : List.copyOf(m.values());
+    SortedTreap<ServiceInstance> m = services.get(service);
+    return m == null ? List.of() : Collections.unmodifiableList(m.values());
   }
 
   /** One instance, if registered. */
   public Optional<ServiceInstance> instance(String service, String id) {
-    NavigableMap<String, ServiceInstance> m = services.get(service);
+    SortedTreap<ServiceInstance> m = services.get(service);
     return Optional.ofNullable(m == null ? null : m.get(id));
   }
 
   /** Every instance of every service, sorted by service then id. */
   public List<ServiceInstance> allInstances() {
-    List<ServiceInstance> all = new ArrayList<>();
-    services.values().forEach(m -> all.addAll(m.values()));
+    List<ServiceInstance> all = new ArrayList<>(instanceCount());
+    services.forEach((name, m) -> m.forEach((id, i) -> all.add(i)));
     return all;
   }
 
   /** The number of instances of all services. */
   public int instanceCount() {
-    int n = 0;
-    for (NavigableMap<String, ServiceInstance> m : services.values()) {
-      n += m.size();
-    }
-    return n;
+    int[] n = {0};
+    services.forEach((name, m) -> n[0] += m.size());
+    return n[0];
   }
 
   /** Every agent the registry knows, sorted by id. */
   public List<AgentInfo> agents() {
-    return List.copyOf(agents.values());
+    return Collections.unmodifiableList(agents.values());
   }
 
   /** One agent, if known. */
@@ -114,11 +110,11 @@ public final class ClusterState {
     return c;
   }
 
-  SortedMap<String, NavigableMap<String, ServiceInstance>> servicesView() {
+  SortedTreap<SortedTreap<ServiceInstance>> servicesTree() {
     return services;
   }
 
-  SortedMap<String, AgentInfo> agentsView() {
+  SortedTreap<AgentInfo> agentsTree() {
     return agents;
   }
 
@@ -136,5 +132,4 @@ public final class ClusterState {
   public String toString() {
     return "ClusterState{revision=" + revision + ", services=" + services.size() + ", instances=" + instanceCount() + ", agents=" + agents.size() + "}";
   }
-
 }

@@ -12,12 +12,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.NavigableMap;
 import java.util.Set;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -113,22 +109,20 @@ public final class RegistryStateMachine implements StateMachine {
     }
   }
 
-  /** The changes of one batch, copying only the services and agents it touches. */
+  /** The changes of one batch: each update copies only its path in the persistent trees. */
   private static final class Mutation {
     private long revision;
-    private final SortedMap<String, NavigableMap<String, ServiceInstance>> services;
-    private final SortedMap<String, AgentInfo> agents;
-    private final Set<String> copiedServices = new HashSet<>();
+    private SortedTreap<SortedTreap<ServiceInstance>> services;
+    private SortedTreap<AgentInfo> agents;
     private final List<RegistryEvent> events = new ArrayList<>();
 
     Mutation(ClusterState base) {
       revision = base.revision();
-      services = new TreeMap<>(base.servicesView());
-      agents = new TreeMap<>(base.agentsView());
+      services = base.servicesTree();
+      agents = base.agentsTree();
     }
 
     ClusterState build() {
-      services.values().removeIf(NavigableMap::isEmpty);
       return new ClusterState(revision, services, agents);
     }
 
@@ -144,7 +138,7 @@ public final class RegistryStateMachine implements StateMachine {
       } else if (command instanceof RegistryCommand.DetachAgent c) {
         return detach(c.agentId(), c.brokerId());
       } else if (command instanceof RegistryCommand.DetachBroker c) {
-        for (AgentInfo a : List.copyOf(agents.values())) {
+        for (AgentInfo a : agents.values()) {
           if (a.brokers().contains(c.brokerId())) {
             detach(a.id(), c.brokerId());
           }
@@ -173,7 +167,7 @@ public final class RegistryStateMachine implements StateMachine {
       if (instance.equals(existing)) {
         return applied();
       }
-      writable(instance.service()).put(instance.id(), instance);
+      put(instance);
       event(existing == null ? RegistryEvent.Type.INSTANCE_REGISTERED : RegistryEvent.Type.INSTANCE_UPDATED, instance, null);
       return applied();
     }
@@ -211,7 +205,7 @@ public final class RegistryStateMachine implements StateMachine {
       for (ServiceInstance i : instancesOf(agentId)) {
         if (i.state() != target) {
           ServiceInstance changed = i.withState(target);
-          writable(i.service()).put(i.id(), changed);
+          put(changed);
           event(RegistryEvent.Type.INSTANCE_UPDATED, changed, null);
         }
       }
@@ -258,37 +252,33 @@ public final class RegistryStateMachine implements StateMachine {
 
     private List<ServiceInstance> instancesOf(String agentId) {
       List<ServiceInstance> owned = new ArrayList<>();
-      for (NavigableMap<String, ServiceInstance> m : services.values()) {
-        for (ServiceInstance i : m.values()) {
-          if (i.agentId().equals(agentId)) {
-            owned.add(i);
-          }
+      services.forEach((name, m) -> m.forEach((id, i) -> {
+        if (i.agentId().equals(agentId)) {
+          owned.add(i);
         }
-      }
+      }));
       return owned;
     }
 
     private ServiceInstance instance(String service, String id) {
-      NavigableMap<String, ServiceInstance> m = services.get(service);
+      SortedTreap<ServiceInstance> m = services.get(service);
       return m == null ? null : m.get(id);
     }
 
+    private void put(ServiceInstance i) {
+      SortedTreap<ServiceInstance> m = services.get(i.service());
+      services = services.put(i.service(), (m == null ? SortedTreap.<ServiceInstance>empty() : m).put(i.id(), i));
+    }
+
     private void remove(ServiceInstance i) {
-      writable(i.service()).remove(i.id());
+      SortedTreap<ServiceInstance> m = services.get(i.service()).remove(i.id());
+      services = m.isEmpty() ? services.remove(i.service()) : services.put(i.service(), m);
       event(RegistryEvent.Type.INSTANCE_DEREGISTERED, i, null);
     }
 
     private void putAgent(AgentInfo agent) {
-      agents.put(agent.id(), agent);
+      agents = agents.put(agent.id(), agent);
       event(RegistryEvent.Type.AGENT_UPDATED, null, agent);
-    }
-
-    private NavigableMap<String, ServiceInstance> writable(String service) {
-      if (copiedServices.add(service)) {
-        NavigableMap<String, ServiceInstance> base = services.get(service);
-        services.put(service, base == null ? new TreeMap<>() : new TreeMap<>(base));
-      }
-      return services.get(service);
     }
 
     private void event(RegistryEvent.Type type, ServiceInstance instance, AgentInfo agent) {

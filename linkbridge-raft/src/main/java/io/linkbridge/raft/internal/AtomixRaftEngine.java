@@ -20,6 +20,8 @@ import io.atomix.protocols.raft.partition.impl.RaftClientCommunicator;
 import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
 import io.atomix.protocols.raft.session.CommunicationStrategy;
 import io.atomix.protocols.raft.storage.RaftStorage;
+import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
+import io.atomix.storage.journal.Indexed;
 import io.atomix.storage.StorageLevel;
 import io.atomix.utils.concurrent.ThreadModel;
 import io.atomix.utils.serializer.Serializer;
@@ -63,6 +65,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private static final OperationId APPLY = OperationId.command("apply");
   private static final Duration SESSION_MIN_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration SESSION_MAX_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration MAX_COMMIT_NOTICE_DELAY = Duration.ofMillis(20);
 
   private final ConsensusConfig config;
   private final StateMachine stateMachine;
@@ -79,6 +82,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private volatile RaftServer server;
   private volatile RaftClient client;
   private volatile boolean stopped;
+  private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile CompletableFuture<Void> ready;
 
   AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {
@@ -142,7 +146,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", 4, log),
         true);
     raft.setElectionTimeout(config.electionTimeout());
-    raft.setHeartbeatInterval(config.heartbeatInterval());
+    raft.setHeartbeatInterval(raftHeartbeat(config));
     raft.setSessionTimeout(SESSION_MIN_TIMEOUT);
     context = raft;
     server = new DefaultRaftServer(raft);
@@ -160,6 +164,16 @@ final class AtomixRaftEngine implements ConsensusEngine {
     });
     openSession(type);
     return CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * Followers learn that an entry is committed only from the leader's next append; when no write
+   * follows, that is the next heartbeat. A write through a follower completes only once that follower
+   * has applied it, so the leader heartbeats at least every {@link #MAX_COMMIT_NOTICE_DELAY}: a
+   * few dozen tiny messages a second instead of writes through followers taking a heartbeat interval.
+   */
+  static Duration raftHeartbeat(ConsensusConfig config) {
+    return config.heartbeatInterval().compareTo(MAX_COMMIT_NOTICE_DELAY) < 0 ? config.heartbeatInterval() : MAX_COMMIT_NOTICE_DELAY;
   }
 
   /** Opens the proposal session once a leader can grant it; retries until it succeeds or the engine stops. */
@@ -209,7 +223,30 @@ final class AtomixRaftEngine implements ConsensusEngine {
     CompletableFuture<Void> durable = memberIds.size() == 1
         ? forcer.force(0, index) // no follower acknowledges a single member's appends: force here
         : CompletableFuture.completedFuture(null);
+    if (appliedIndex.get() < index && context != null) {
+      context.getThreadContext().execute(() -> learnCommit(index));
+    }
     return durable.thenCompose(v -> appliedIndex.await(index)).thenApplyAsync(v -> result, completions);
+  }
+
+  /**
+   * Raft thread. The leader's reply to our proposal says that {@code index} is committed; a follower
+   * otherwise learns that only from the leader's next append, up to a heartbeat later. If this
+   * member's log reaches {@code index} and its last entry is of the current term, that entry came from
+   * the current leader after the log-matching check, so the log up to it is the leader's, and a
+   * committed index can be applied here at once (Raft's commit rule, with the reply as the notice).
+   */
+  private void learnCommit(long index) {
+    RaftContext c = context;
+    if (c == null || stopped || c.getCommitIndex() >= index || c.getRole() != RaftServer.Role.FOLLOWER) {
+      return;
+    }
+    Indexed<RaftLogEntry> last = c.getLogWriter().getLastEntry();
+    if (last == null || last.index() < index || last.entry().term() != c.getTerm()) {
+      return;
+    }
+    c.setCommitIndex(index);
+    c.getServiceManager().applyAll(index);
   }
 
   @Override
@@ -312,6 +349,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
   }
 
   private void release() {
+    if (!released.compareAndSet(false, true)) {
+      return;
+    }
     messaging.stop();
     forcer.close();
     timer.shutdownNow();

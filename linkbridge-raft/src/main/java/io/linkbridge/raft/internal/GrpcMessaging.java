@@ -37,14 +37,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.nio.ByteBuffer;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * Atomix's {@link ClusterCommunicationService} over one generic gRPC method: every Raft message is a
- * unary call carrying {@code (subject, sender, payload)} and answered with the handler's reply.
+ * Atomix's {@link ClusterCommunicationService} over gRPC: each member keeps one bidirectional stream
+ * to every peer, and every Raft message is a frame {@code (id, subject, sender, payload)} on it,
+ * answered by a reply frame with the same id.
  *
  * <p>Errors are mapped the way Atomix retries them: an unreachable member is a
  * {@link ConnectException}, an expired deadline a {@link TimeoutException}. The server dispatches on
@@ -52,9 +56,9 @@ import java.util.function.Function;
  */
 final class GrpcMessaging implements ClusterCommunicationService {
   private static final String SERVICE = "linkbridge.raft.v1.RaftTransport";
-  private static final MethodDescriptor<byte[], byte[]> SEND = MethodDescriptor.<byte[], byte[]>newBuilder()
-      .setType(MethodDescriptor.MethodType.UNARY)
-      .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Send"))
+  private static final MethodDescriptor<byte[], byte[]> EXCHANGE = MethodDescriptor.<byte[], byte[]>newBuilder()
+      .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+      .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Exchange"))
       .setRequestMarshaller(BytesMarshaller.INSTANCE)
       .setResponseMarshaller(BytesMarshaller.INSTANCE)
       .build();
@@ -65,7 +69,13 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final Duration defaultTimeout;
   private final RaftMessageInterceptor interceptor;
   private final Map<String, BiFunction<MemberId, byte[], CompletableFuture<byte[]>>> handlers = new ConcurrentHashMap<>();
+  private static final byte REQUEST = 0;
+  private static final byte REPLY = 1;
+  private static final byte ERROR = 2;
   private final Map<MemberId, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final Map<MemberId, OutboundStream> streams = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong nextId = new java.util.concurrent.atomic.AtomicLong();
+  private final ScheduledExecutorService timeouts;
   private final Map<MemberId, CompletableFuture<Void>> sendOrder = new java.util.HashMap<>();
   private final ExecutorService callbackExecutor;
   private volatile Server server;
@@ -78,6 +88,11 @@ final class GrpcMessaging implements ClusterCommunicationService {
     this.bindAddress = bindAddress;
     this.addresses = Map.copyOf(addresses);
     this.defaultTimeout = defaultTimeout;
+    this.timeouts = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "linkbridge-raft-timeouts-" + localId.id());
+      t.setDaemon(true);
+      return t;
+    });
     this.callbackExecutor = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "linkbridge-raft-transport-" + localId.id());
       t.setDaemon(true);
@@ -88,7 +103,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   /** Binds the server; throws {@link LinkBridgeException} naming the address when it cannot. */
   void start() {
     ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
-        .addMethod(SEND, ServerCalls.asyncUnaryCall(this::receive))
+        .addMethod(EXCHANGE, ServerCalls.asyncBidiStreamingCall(this::accept))
         .build();
     try {
       server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress.host(), bindAddress.port()))
@@ -113,6 +128,9 @@ final class GrpcMessaging implements ClusterCommunicationService {
     if (s != null) {
       s.shutdownNow();
     }
+    streams.values().forEach(OutboundStream::close);
+    streams.clear();
+    timeouts.shutdownNow();
     List<ManagedChannel> open = new ArrayList<>(channels.values());
     channels.clear();
     open.forEach(ManagedChannel::shutdownNow);
@@ -133,35 +151,64 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   // ---- receiving -----------------------------------------------------------------------------
 
-  private void receive(byte[] request, StreamObserver<byte[]> reply) {
+  /** One inbound stream from a peer: requests in, replies out, in any order, matched by id. */
+  private StreamObserver<byte[]> accept(StreamObserver<byte[]> replies) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(byte[] frame) {
+        receive(frame, replies);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        // the peer went away; its pending requests fail on its side
+      }
+
+      @Override
+      public void onCompleted() {
+        synchronized (replies) {
+          replies.onCompleted();
+        }
+      }
+    };
+  }
+
+  private void receive(byte[] frame, StreamObserver<byte[]> replies) {
+    long id;
     String subject;
     MemberId from;
     byte[] payload;
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(request))) {
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(frame))) {
+      if (in.readByte() != REQUEST) {
+        return;
+      }
+      id = in.readLong();
       subject = in.readUTF();
       from = MemberId.from(in.readUTF());
       payload = in.readAllBytes();
     } catch (IOException e) {
-      reply.onError(Status.INVALID_ARGUMENT.withDescription("malformed Raft transport frame").asRuntimeException());
-      return;
+      return; // not a frame of ours: nothing to answer
     }
     BiFunction<MemberId, byte[], CompletableFuture<byte[]>> handler = handlers.get(subject);
-    if (handler == null) {
-      reply.onError(Status.UNIMPLEMENTED.withDescription("no handler for " + subject + " on " + localId).asRuntimeException());
-      return;
-    }
     CompletableFuture<byte[]> result;
-    try {
-      result = handler.apply(from, payload);
-    } catch (RuntimeException e) {
-      result = CompletableFuture.failedFuture(e);
+    if (handler == null) {
+      result = CompletableFuture.failedFuture(new IllegalStateException("no handler for " + subject + " on " + localId));
+    } else {
+      try {
+        result = handler.apply(from, payload);
+      } catch (RuntimeException e) {
+        result = CompletableFuture.failedFuture(e);
+      }
     }
     result.whenComplete((bytes, error) -> {
-      if (error != null) {
-        reply.onError(Status.INTERNAL.withDescription(String.valueOf(error)).asRuntimeException());
-      } else {
-        reply.onNext(bytes == null ? new byte[0] : bytes);
-        reply.onCompleted();
+      byte[] reply = error != null ? replyFrame(ERROR, id, String.valueOf(error).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+          : replyFrame(REPLY, id, bytes == null ? new byte[0] : bytes);
+      synchronized (replies) {
+        try {
+          replies.onNext(reply);
+        } catch (RuntimeException e) {
+          // the stream closed meanwhile: the peer times the request out
+        }
       }
     });
   }
@@ -283,31 +330,143 @@ final class GrpcMessaging implements ClusterCommunicationService {
   }
 
   private CompletableFuture<byte[]> call(String subject, byte[] payload, MemberId to, Duration timeout) {
-    ManagedChannel channel;
+    OutboundStream stream;
     try {
-      channel = channel(to);
+      stream = stream(to);
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(new ConnectException(e.getMessage()));
     }
-    CompletableFuture<byte[]> result = new CompletableFuture<>();
-    ClientCalls.asyncUnaryCall(channel.newCall(SEND, CallOptions.DEFAULT.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)),
-        frame(subject, payload), new StreamObserver<>() {
-          @Override
-          public void onNext(byte[] value) {
-            result.complete(value);
-          }
+    return stream.request(subject, payload, timeout);
+  }
 
-          @Override
-          public void onError(Throwable t) {
-            result.completeExceptionally(translate(t, subject, to));
-          }
+  private OutboundStream stream(MemberId to) {
+    OutboundStream s = streams.get(to);
+    if (s != null && !s.broken) {
+      return s;
+    }
+    ManagedChannel channel = channel(to);
+    synchronized (streams) {
+      s = streams.get(to);
+      if (s == null || s.broken) {
+        s = new OutboundStream(to, channel);
+        streams.put(to, s);
+      }
+      return s;
+    }
+  }
 
-          @Override
-          public void onCompleted() {
-            result.complete(new byte[0]);
-          }
-        });
-    return result;
+  /**
+   * The one long-lived stream to a peer that carries every request to it: a message costs a frame
+   * on an open HTTP/2 stream instead of a call with headers and a deadline. A broken stream fails
+   * its pending requests with {@link ConnectException} and is replaced on the next send.
+   */
+  private final class OutboundStream {
+    private final MemberId peer;
+    private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+    private final StreamObserver<byte[]> requests;
+    private volatile boolean broken;
+
+    OutboundStream(MemberId peer, ManagedChannel channel) {
+      this.peer = peer;
+      this.requests = ClientCalls.asyncBidiStreamingCall(channel.newCall(EXCHANGE, CallOptions.DEFAULT), new StreamObserver<>() {
+        @Override
+        public void onNext(byte[] frame) {
+          reply(frame);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          fail(t);
+        }
+
+        @Override
+        public void onCompleted() {
+          fail(Status.UNAVAILABLE.withDescription("stream closed by " + peer).asRuntimeException());
+        }
+      });
+    }
+
+    CompletableFuture<byte[]> request(String subject, byte[] payload, Duration timeout) {
+      long id = nextId.incrementAndGet();
+      CompletableFuture<byte[]> result = new CompletableFuture<>();
+      pending.put(id, result);
+      ScheduledFuture<?> timer = timeouts.schedule(() -> {
+        if (pending.remove(id) != null) {
+          result.completeExceptionally(new TimeoutException(subject + " to " + peer + ": no reply within " + timeout.toMillis() + "ms"));
+        }
+      }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+      result.whenComplete((r, e) -> timer.cancel(false));
+      try {
+        synchronized (this) {
+          requests.onNext(requestFrame(id, subject, payload));
+        }
+      } catch (RuntimeException e) {
+        pending.remove(id);
+        result.completeExceptionally(translate(e, subject, peer));
+      }
+      if (broken && pending.remove(id) != null) {
+        result.completeExceptionally(new ConnectException(subject + " to " + peer + ": stream broken"));
+      }
+      return result;
+    }
+
+    private void reply(byte[] frame) {
+      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(frame))) {
+        byte type = in.readByte();
+        CompletableFuture<byte[]> f = pending.remove(in.readLong());
+        if (f == null) {
+          return; // timed out already
+        }
+        byte[] body = in.readAllBytes();
+        if (type == REPLY) {
+          f.complete(body);
+        } else {
+          f.completeExceptionally(new ConnectException("request to " + peer + " failed there: " + new String(body, java.nio.charset.StandardCharsets.UTF_8)));
+        }
+      } catch (IOException e) {
+        fail(e);
+      }
+    }
+
+    private void fail(Throwable t) {
+      broken = true;
+      for (Long id : List.copyOf(pending.keySet())) {
+        CompletableFuture<byte[]> f = pending.remove(id);
+        if (f != null) {
+          f.completeExceptionally(translate(t, "request", peer));
+        }
+      }
+    }
+
+    void close() {
+      broken = true;
+      try {
+        synchronized (this) {
+          requests.onCompleted();
+        }
+      } catch (RuntimeException e) {
+        // already closed
+      }
+      fail(Status.UNAVAILABLE.withDescription("transport stopped").asRuntimeException());
+    }
+  }
+
+  private byte[] requestFrame(long id, String subject, byte[] payload) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + subject.length() + 48);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeByte(REQUEST);
+      out.writeLong(id);
+      out.writeUTF(subject);
+      out.writeUTF(localId.id());
+      out.write(payload);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  private static byte[] replyFrame(byte type, long id, byte[] body) {
+    return ByteBuffer.allocate(9 + body.length).put(type).putLong(id).put(body).array();
   }
 
   private static Throwable translate(Throwable t, String subject, MemberId to) {
@@ -346,18 +505,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
           .maxInboundMessageSize(Integer.MAX_VALUE)
           .build();
     });
-  }
-
-  private byte[] frame(String subject, byte[] payload) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + subject.length() + 32);
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeUTF(subject);
-      out.writeUTF(localId.id());
-      out.write(payload);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
   }
 
   private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {

@@ -7,9 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,7 +28,9 @@ final class LogForcer {
   private final String segmentPrefix;
   private final ExecutorService executor;
   private final AtomicLong forces = new AtomicLong();
-  private final Set<Path> knownSegments = new HashSet<>();
+  // Owned by the fsync thread: the newest segment, kept open so a force is one fsync call.
+  private FileChannel newest;
+  private long newestId = -1;
   private List<Waiter> waiters = new ArrayList<>();
   private boolean forcing;
   private boolean closed;
@@ -78,12 +78,24 @@ final class LogForcer {
   void close() {
     List<Waiter> dropped;
     synchronized (this) {
+      if (closed) {
+        return;
+      }
       closed = true;
       dropped = waiters;
       waiters = new ArrayList<>();
     }
     dropped.forEach(w -> w.future().completeExceptionally(new IllegalStateException("Raft log closed before it was forced")));
-    executor.shutdownNow();
+    executor.execute(() -> {
+      try {
+        if (newest != null) {
+          newest.close();
+        }
+      } catch (IOException e) {
+        // closing a channel we only forced: nothing to lose
+      }
+    });
+    executor.shutdown();
   }
 
   private void drain() {
@@ -99,7 +111,7 @@ final class LogForcer {
       }
       try {
         forceSegments();
-      } catch (RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         batch.forEach(w -> w.future().completeExceptionally(e));
         continue;
       }
@@ -117,47 +129,56 @@ final class LogForcer {
     }
   }
 
-  private void forceSegments() {
+  private void forceSegments() throws IOException {
     forces.incrementAndGet();
-    List<Path> segments;
-    try (Stream<Path> files = Files.list(directory)) {
-      segments = files.filter(p -> {
-        String n = p.getFileName().toString();
-        return n.startsWith(segmentPrefix) && n.endsWith(".log");
-      }).sorted((a, b) -> Long.compare(segmentId(a), segmentId(b))).toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list the Raft log in " + directory, e);
+    if (newest == null || Files.exists(segment(newestId + 1))) {
+      openNewest(); // first force, or the log rolled to a new segment since the last one
     }
-    if (segments.isEmpty()) {
+    if (newest != null) {
+      newest.force(false);
+    }
+  }
+
+  /** Forces every segment not forced yet (a roll writes the old one's tail) and the directory, and keeps the newest open. */
+  private void openNewest() throws IOException {
+    List<Long> ids;
+    try (Stream<Path> files = Files.list(directory)) {
+      ids = files.map(this::segmentId).filter(id -> id >= 0).sorted().toList();
+    }
+    if (ids.isEmpty()) {
       return;
     }
-    boolean rolled = false;
-    for (Path segment : segments) {
-      if (knownSegments.add(segment)) {
-        rolled = true;
-        force(segment);
+    for (long id : ids) {
+      if (id > newestId && id < ids.get(ids.size() - 1)) {
+        forceOnce(segment(id));
       }
     }
-    Path newest = segments.get(segments.size() - 1);
-    if (!rolled) {
-      force(newest);
+    if (newest != null) {
+      newest.force(false);
+      newest.close();
     }
-    if (rolled) {
-      forceDirectory();
-    }
-    knownSegments.retainAll(segments);
+    newestId = ids.get(ids.size() - 1);
+    newest = FileChannel.open(segment(newestId), StandardOpenOption.WRITE);
+    forceDirectory();
+  }
+
+  private Path segment(long id) {
+    return directory.resolve(segmentPrefix + id + ".log");
   }
 
   private long segmentId(Path p) {
     String n = p.getFileName().toString();
+    if (!n.startsWith(segmentPrefix) || !n.endsWith(".log")) {
+      return -1;
+    }
     try {
       return Long.parseLong(n.substring(segmentPrefix.length(), n.length() - ".log".length()));
     } catch (NumberFormatException e) {
-      return Long.MAX_VALUE;
+      return -1;
     }
   }
 
-  private static void force(Path file) {
+  private static void forceOnce(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.force(false);
     } catch (java.nio.file.NoSuchFileException e) {
