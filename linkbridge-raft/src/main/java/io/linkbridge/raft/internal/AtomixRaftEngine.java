@@ -46,6 +46,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,7 +83,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private volatile RaftServer server;
   private volatile RaftClient client;
   private volatile boolean stopped;
-  private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean released = new AtomicBoolean();
   private volatile CompletableFuture<Void> ready;
 
   AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {

@@ -2,32 +2,24 @@ package io.linkbridge.raft.internal;
 
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.messaging.ClusterCommunicationService;
-import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -37,9 +29,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.nio.ByteBuffer;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
@@ -55,13 +46,6 @@ import java.util.function.Function;
  * the transport thread, so messages from one member reach their handler in the order they were sent.
  */
 final class GrpcMessaging implements ClusterCommunicationService {
-  private static final String SERVICE = "linkbridge.raft.v1.RaftTransport";
-  private static final MethodDescriptor<byte[], byte[]> EXCHANGE = MethodDescriptor.<byte[], byte[]>newBuilder()
-      .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
-      .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Exchange"))
-      .setRequestMarshaller(BytesMarshaller.INSTANCE)
-      .setResponseMarshaller(BytesMarshaller.INSTANCE)
-      .build();
 
   private final MemberId localId;
   private final HostAndPort bindAddress;
@@ -69,14 +53,11 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final Duration defaultTimeout;
   private final RaftMessageInterceptor interceptor;
   private final Map<String, BiFunction<MemberId, byte[], CompletableFuture<byte[]>>> handlers = new ConcurrentHashMap<>();
-  private static final byte REQUEST = 0;
-  private static final byte REPLY = 1;
-  private static final byte ERROR = 2;
   private final Map<MemberId, ManagedChannel> channels = new ConcurrentHashMap<>();
-  private final Map<MemberId, OutboundStream> streams = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong nextId = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<MemberId, PeerStream> streams = new ConcurrentHashMap<>();
+  private final AtomicLong nextId = new AtomicLong();
   private final ScheduledExecutorService timeouts;
-  private final Map<MemberId, CompletableFuture<Void>> sendOrder = new java.util.HashMap<>();
+  private final Map<MemberId, CompletableFuture<Void>> sendOrder = new HashMap<>(); // guarded by itself
   private final ExecutorService callbackExecutor;
   private volatile Server server;
   private boolean closed; // guarded by channels
@@ -102,8 +83,8 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   /** Binds the server; throws {@link LinkBridgeException} naming the address when it cannot. */
   void start() {
-    ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
-        .addMethod(EXCHANGE, ServerCalls.asyncBidiStreamingCall(this::accept))
+    ServerServiceDefinition service = ServerServiceDefinition.builder(RaftFrames.SERVICE)
+        .addMethod(RaftFrames.EXCHANGE, ServerCalls.asyncBidiStreamingCall(this::accept))
         .build();
     try {
       server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress.host(), bindAddress.port()))
@@ -128,7 +109,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     if (s != null) {
       s.shutdownNow();
     }
-    streams.values().forEach(OutboundStream::close);
+    streams.values().forEach(PeerStream::close);
     streams.clear();
     timeouts.shutdownNow();
     List<ManagedChannel> open = new ArrayList<>(channels.values());
@@ -179,7 +160,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     MemberId from;
     byte[] payload;
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(frame))) {
-      if (in.readByte() != REQUEST) {
+      if (in.readByte() != RaftFrames.REQUEST) {
         return;
       }
       id = in.readLong();
@@ -201,8 +182,8 @@ final class GrpcMessaging implements ClusterCommunicationService {
       }
     }
     result.whenComplete((bytes, error) -> {
-      byte[] reply = error != null ? replyFrame(ERROR, id, String.valueOf(error).getBytes(java.nio.charset.StandardCharsets.UTF_8))
-          : replyFrame(REPLY, id, bytes == null ? new byte[0] : bytes);
+      byte[] reply = error != null ? RaftFrames.reply(RaftFrames.ERROR, id, String.valueOf(error).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+          : RaftFrames.reply(RaftFrames.REPLY, id, bytes == null ? new byte[0] : bytes);
       synchronized (replies) {
         try {
           replies.onNext(reply);
@@ -330,7 +311,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   }
 
   private CompletableFuture<byte[]> call(String subject, byte[] payload, MemberId to, Duration timeout) {
-    OutboundStream stream;
+    PeerStream stream;
     try {
       stream = stream(to);
     } catch (IllegalArgumentException e) {
@@ -339,145 +320,20 @@ final class GrpcMessaging implements ClusterCommunicationService {
     return stream.request(subject, payload, timeout);
   }
 
-  private OutboundStream stream(MemberId to) {
-    OutboundStream s = streams.get(to);
-    if (s != null && !s.broken) {
+  private PeerStream stream(MemberId to) {
+    PeerStream s = streams.get(to);
+    if (s != null && !s.isBroken()) {
       return s;
     }
     ManagedChannel channel = channel(to);
     synchronized (streams) {
       s = streams.get(to);
-      if (s == null || s.broken) {
-        s = new OutboundStream(to, channel);
+      if (s == null || s.isBroken()) {
+        s = new PeerStream(localId, to, channel, nextId, timeouts);
         streams.put(to, s);
       }
       return s;
     }
-  }
-
-  /**
-   * The one long-lived stream to a peer that carries every request to it: a message costs a frame
-   * on an open HTTP/2 stream instead of a call with headers and a deadline. A broken stream fails
-   * its pending requests with {@link ConnectException} and is replaced on the next send.
-   */
-  private final class OutboundStream {
-    private final MemberId peer;
-    private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
-    private final StreamObserver<byte[]> requests;
-    private volatile boolean broken;
-
-    OutboundStream(MemberId peer, ManagedChannel channel) {
-      this.peer = peer;
-      this.requests = ClientCalls.asyncBidiStreamingCall(channel.newCall(EXCHANGE, CallOptions.DEFAULT), new StreamObserver<>() {
-        @Override
-        public void onNext(byte[] frame) {
-          reply(frame);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-          fail(t);
-        }
-
-        @Override
-        public void onCompleted() {
-          fail(Status.UNAVAILABLE.withDescription("stream closed by " + peer).asRuntimeException());
-        }
-      });
-    }
-
-    CompletableFuture<byte[]> request(String subject, byte[] payload, Duration timeout) {
-      long id = nextId.incrementAndGet();
-      CompletableFuture<byte[]> result = new CompletableFuture<>();
-      pending.put(id, result);
-      ScheduledFuture<?> timer = timeouts.schedule(() -> {
-        if (pending.remove(id) != null) {
-          result.completeExceptionally(new TimeoutException(subject + " to " + peer + ": no reply within " + timeout.toMillis() + "ms"));
-        }
-      }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-      result.whenComplete((r, e) -> timer.cancel(false));
-      try {
-        synchronized (this) {
-          requests.onNext(requestFrame(id, subject, payload));
-        }
-      } catch (RuntimeException e) {
-        pending.remove(id);
-        result.completeExceptionally(translate(e, subject, peer));
-      }
-      if (broken && pending.remove(id) != null) {
-        result.completeExceptionally(new ConnectException(subject + " to " + peer + ": stream broken"));
-      }
-      return result;
-    }
-
-    private void reply(byte[] frame) {
-      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(frame))) {
-        byte type = in.readByte();
-        CompletableFuture<byte[]> f = pending.remove(in.readLong());
-        if (f == null) {
-          return; // timed out already
-        }
-        byte[] body = in.readAllBytes();
-        if (type == REPLY) {
-          f.complete(body);
-        } else {
-          f.completeExceptionally(new ConnectException("request to " + peer + " failed there: " + new String(body, java.nio.charset.StandardCharsets.UTF_8)));
-        }
-      } catch (IOException e) {
-        fail(e);
-      }
-    }
-
-    private void fail(Throwable t) {
-      broken = true;
-      for (Long id : List.copyOf(pending.keySet())) {
-        CompletableFuture<byte[]> f = pending.remove(id);
-        if (f != null) {
-          f.completeExceptionally(translate(t, "request", peer));
-        }
-      }
-    }
-
-    void close() {
-      broken = true;
-      try {
-        synchronized (this) {
-          requests.onCompleted();
-        }
-      } catch (RuntimeException e) {
-        // already closed
-      }
-      fail(Status.UNAVAILABLE.withDescription("transport stopped").asRuntimeException());
-    }
-  }
-
-  private byte[] requestFrame(long id, String subject, byte[] payload) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + subject.length() + 48);
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeByte(REQUEST);
-      out.writeLong(id);
-      out.writeUTF(subject);
-      out.writeUTF(localId.id());
-      out.write(payload);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
-  }
-
-  private static byte[] replyFrame(byte type, long id, byte[] body) {
-    return ByteBuffer.allocate(9 + body.length).put(type).putLong(id).put(body).array();
-  }
-
-  private static Throwable translate(Throwable t, String subject, MemberId to) {
-    Status status = t instanceof StatusRuntimeException sre ? sre.getStatus() : Status.fromThrowable(t);
-    String what = subject + " to " + to + ": " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
-    if (status.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-      return new TimeoutException(what);
-    }
-    ConnectException e = new ConnectException(what);
-    e.initCause(t);
-    return e;
   }
 
   private ManagedChannel channel(MemberId to) {
@@ -507,22 +363,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
     });
   }
 
-  private enum BytesMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-    INSTANCE;
 
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
 
 }
