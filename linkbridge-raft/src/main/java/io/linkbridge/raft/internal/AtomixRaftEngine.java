@@ -64,6 +64,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private static final Logger log = LoggerFactory.getLogger(AtomixRaftEngine.class);
   private static final String PREFIX = "raft";
   private static final OperationId APPLY = OperationId.command("apply");
+  private static final String TAKEOVER = "linkbridge-takeover";
   private static final Duration SESSION_MIN_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration SESSION_MAX_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration MAX_COMMIT_NOTICE_DELAY = Duration.ofMillis(20);
@@ -163,6 +164,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         log.warn("Raft member {} failed to bootstrap: {}", config.memberId(), e.toString());
       }
     });
+    messaging.subscribe(TAKEOVER, bytes -> bytes, request -> takeOver(), reply -> reply);
     openSession(type);
     return CompletableFuture.completedFuture(null);
   }
@@ -314,11 +316,47 @@ final class AtomixRaftEngine implements ConsensusEngine {
     return forcer.forceCount();
   }
 
+  /** Asked by a leader that is leaving: become leader through Atomix's leadership transfer. */
+  private CompletableFuture<byte[]> takeOver() {
+    RaftServer s = server;
+    if (s == null || stopped) {
+      return CompletableFuture.failedFuture(new IllegalStateException(config.memberId() + " is not running"));
+    }
+    return s.promote().thenApply(v -> new byte[0]);
+  }
+
+  /**
+   * A leader that leaves asks a follower to take over, so the cluster does not wait an election
+   * timeout for a new leader. Best effort: if the hand-over does not finish within an election
+   * timeout, the followers elect a leader as after a crash.
+   */
+  private CompletableFuture<Void> handOverLeadership() {
+    if (!isLeader() || memberIds.size() < 2) {
+      return CompletableFuture.completedFuture(null);
+    }
+    MemberId successor = memberIds.stream().filter(id -> !id.equals(localId)).findFirst().orElseThrow();
+    Duration timeout = config.electionTimeout().multipliedBy(2);
+    return messaging.<byte[], byte[]>send(TAKEOVER, new byte[0], bytes -> bytes, bytes -> bytes, successor, timeout)
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((r, e) -> {
+          if (e != null) {
+            log.info("Raft member {} could not hand leadership to {} ({}); the cluster will elect a leader", config.memberId(), successor, e.toString());
+          } else {
+            log.info("Raft member {} handed leadership to {}", config.memberId(), successor);
+          }
+          return null;
+        });
+  }
+
   @Override
   public CompletableFuture<Void> shutdown() {
     if (stopped) {
       return CompletableFuture.completedFuture(null);
     }
+    return handOverLeadership().thenCompose(v -> stop());
+  }
+
+  private CompletableFuture<Void> stop() {
     stopped = true;
     CompletableFuture<Void> closeSession = session.isDone() && !session.isCompletedExceptionally()
         ? session.join().close().exceptionally(e -> null)

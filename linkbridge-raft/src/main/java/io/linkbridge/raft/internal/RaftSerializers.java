@@ -43,6 +43,8 @@ import io.atomix.protocols.raft.protocol.RaftResponse;
 import io.atomix.protocols.raft.protocol.ReconfigureRequest;
 import io.atomix.protocols.raft.protocol.ReconfigureResponse;
 import io.atomix.protocols.raft.protocol.ResetRequest;
+import io.atomix.protocols.raft.protocol.TransferRequest;
+import io.atomix.protocols.raft.protocol.TransferResponse;
 import io.atomix.protocols.raft.protocol.VoteRequest;
 import io.atomix.protocols.raft.protocol.VoteResponse;
 import io.atomix.protocols.raft.storage.log.entry.CloseSessionEntry;
@@ -136,6 +138,9 @@ final class RaftSerializers {
       .register(Instant.class)
       .register(Configuration.class)
       .register(long[].class)
+      // Missing from Atomix's own list; needed for leadership transfer on graceful shutdown.
+      .register(TransferRequest.class)
+      .register(TransferResponse.class)
       .build("LinkBridgeRaftProtocol");
 
   static final Namespace STORAGE = Namespace.builder()
