@@ -30,7 +30,7 @@ public final class RegistrationBenchmark {
   private static final int WARMUP_WRITES = 2_000;
   private static final int VALUE_BYTES = 200;
 
-  record Result(String system, int run, double perSecond, double p50Millis, double p99Millis) {}
+  record Result(String system, int run, double perSecond, double p50Millis, double p99Millis, double maxMillis) {}
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = new LinkedHashMap<>(Map.of("--runs", "3", "--writes", "20000", "--writers", "32",
@@ -56,19 +56,21 @@ public final class RegistrationBenchmark {
       for (String system : systems) {
         Result r = measure(system, run, root.resolve(system + "-" + run), writes, writers);
         results.add(r);
-        System.out.printf("run %d %-10s %8.0f writes/s  p50 %6.2f ms  p99 %6.2f ms%n", run, system, r.perSecond(), r.p50Millis(), r.p99Millis());
+        System.out.printf("run %d %-10s %8.0f writes/s  p50 %6.2f ms  p99 %6.2f ms  max %7.1f ms%n", run, system, r.perSecond(), r.p50Millis(),
+            r.p99Millis(), r.maxMillis());
       }
     }
     System.out.println();
-    System.out.println("| system | writes/s (median) | p50 ms | p99 ms | runs (writes/s) |");
-    System.out.println("|---|---:|---:|---:|---|");
+    System.out.println("| system | writes/s (median) | p50 ms | p99 ms | max ms (worst run) | runs (writes/s) |");
+    System.out.println("|---|---:|---:|---:|---:|---|");
     Map<String, Double> medians = new LinkedHashMap<>();
     for (String system : systems) {
       List<Result> rs = results.stream().filter(r -> r.system().equals(system)).toList();
       double median = median(rs.stream().mapToDouble(Result::perSecond).toArray());
       medians.put(system, median);
-      System.out.printf("| %s | %.0f | %.2f | %.2f | %s |%n", system, median, median(rs.stream().mapToDouble(Result::p50Millis).toArray()),
-          median(rs.stream().mapToDouble(Result::p99Millis).toArray()), rs.stream().map(r -> String.format("%.0f", r.perSecond())).toList());
+      System.out.printf("| %s | %.0f | %.2f | %.2f | %.0f | %s |%n", system, median, median(rs.stream().mapToDouble(Result::p50Millis).toArray()),
+          median(rs.stream().mapToDouble(Result::p99Millis).toArray()), rs.stream().mapToDouble(Result::maxMillis).max().orElse(0),
+          rs.stream().map(r -> String.format("%.0f", r.perSecond())).toList());
     }
     if (medians.containsKey("linkbridge")) {
       for (String system : systems) {
@@ -101,7 +103,7 @@ public final class RegistrationBenchmark {
       load(target, "inst-" + run + "-", writes, writers, value, latencies);
       double seconds = (System.nanoTime() - start) / 1e9;
       long[] all = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-      return new Result(system, run, writes / seconds, all[all.length / 2] / 1e6, all[(int) (all.length * 0.99)] / 1e6);
+      return new Result(system, run, writes / seconds, all[all.length / 2] / 1e6, all[(int) (all.length * 0.99)] / 1e6, all[all.length - 1] / 1e6);
     } finally {
       deleteRecursively(dir);
     }
