@@ -71,10 +71,8 @@ final class EtcdTarget implements Target {
   }
 
   @Override
-  public void close() throws Exception {
-    for (Process p : processes) {
-      p.destroyForcibly().waitFor();
-    }
+  public void close() {
+    processes.forEach(Ports::kill);
     processes.clear();
     putUris.clear();
   }

@@ -8,6 +8,16 @@ import java.net.ServerSocket;
 final class Ports {
   private Ports() {}
 
+  /** SIGKILL and wait: the benchmark's peers are scratch clusters. */
+  static void kill(Process p) {
+    p.destroyForcibly();
+    try {
+      p.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   static int free() {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();

@@ -80,14 +80,16 @@ final class ZooKeeperTarget implements Target {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     for (ZooKeeper zk : sessions) {
-      zk.close(1000);
+      try {
+        zk.close(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     sessions.clear();
-    for (Process p : processes) {
-      p.destroyForcibly().waitFor();
-    }
+    processes.forEach(Ports::kill);
     processes.clear();
   }
 }

@@ -2,7 +2,6 @@ package io.linkbridge.raft.internal;
 
 import io.atomix.cluster.MemberId;
 import io.atomix.primitive.PrimitiveState;
-import io.atomix.primitive.PrimitiveType;
 import io.atomix.primitive.Recovery;
 import io.atomix.primitive.impl.DefaultPrimitiveTypeRegistry;
 import io.atomix.primitive.operation.OperationId;
@@ -144,7 +143,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         new StaticMembership(config.memberId(), addresses),
         new RaftServerCommunicator(PREFIX, protocol, messaging),
         storage,
-        new DefaultPrimitiveTypeRegistry(List.<PrimitiveType>of(type)),
+        new DefaultPrimitiveTypeRegistry(List.of(type)),
         ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", 4, log),
         true);
     raft.setElectionTimeout(config.electionTimeout());
@@ -180,7 +179,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   }
 
   /** Opens the proposal session once a leader can grant it; retries until it succeeds or the engine stops. */
-  private void openSession(PrimitiveType type) {
+  private void openSession(RegistryPrimitiveType type) {
     if (stopped) {
       return;
     }

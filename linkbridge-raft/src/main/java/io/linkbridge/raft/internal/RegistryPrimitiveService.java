@@ -74,6 +74,7 @@ final class RegistryPrimitiveService implements PrimitiveService {
   }
 
   @Override
+  @SuppressWarnings("rawtypes") // Atomix's interface declares the raw type
   public void register(Session session) {}
 
   @Override
