@@ -24,7 +24,9 @@ import java.util.zip.GZIPOutputStream;
  * The registry snapshots of one broker in {@code dataDir/snapshots}: {@code registry-<revision>.snap},
  * written to a temporary file, forced to disk and renamed, so a crash never leaves a torn snapshot.
  * A file holds a header (magic, format, compression flag, revision, checksum) and the protobuf
- * encoding of the state, gzip-compressed or not. Reading checks the checksum. Thread-safe.
+ * encoding of the state, gzip-compressed or not. Reading checks the checksum. Thread-safe: listing
+ * waits for a write in progress, so it never sees the moment between a new file and the deletion of
+ * the oldest.
  */
 public final class SnapshotFiles {
   private static final int MAGIC = 0x4C42534E; // "LBSN"
@@ -80,7 +82,7 @@ public final class SnapshotFiles {
   }
 
   /** The snapshot files, oldest first. */
-  public List<Path> list() throws IOException {
+  public synchronized List<Path> list() throws IOException {
     if (!Files.isDirectory(dir)) {
       return List.of();
     }
@@ -94,7 +96,7 @@ public final class SnapshotFiles {
   }
 
   /** The newest snapshot, read and checked, if any. */
-  public Optional<ClusterState> latest() throws IOException {
+  public synchronized Optional<ClusterState> latest() throws IOException {
     List<Path> all = list();
     return all.isEmpty() ? Optional.empty() : Optional.of(read(all.get(all.size() - 1)));
   }
