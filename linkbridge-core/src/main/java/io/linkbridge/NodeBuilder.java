@@ -3,6 +3,7 @@ package io.linkbridge;
 import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.internal.NodeSettings;
 import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.TransportProvider;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -55,6 +56,7 @@ public final class NodeBuilder {
   private int segmentSize = DEFAULT_SEGMENT_SIZE;
   private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
   private ConsensusProvider consensus;
+  private TransportProvider transport;
 
   NodeBuilder() {}
 
@@ -64,7 +66,10 @@ public final class NodeBuilder {
     return this;
   }
 
-  /** The {@code host:port} clients and agents connect to. */
+  /**
+   * The {@code host:port} clients and agents connect to. When set, {@link #start()} serves the
+   * broker API there through a {@link TransportProvider} ({@code linkbridge-grpc}).
+   */
   public NodeBuilder address(String hostPort) {
     this.address = HostAndPort.parse("address", hostPort);
     return this;
@@ -154,6 +159,12 @@ public final class NodeBuilder {
     return this;
   }
 
+  /** The client-facing transport to use instead of the one found with {@link java.util.ServiceLoader}. */
+  public NodeBuilder transport(TransportProvider provider) {
+    this.transport = Objects.requireNonNull(provider, "provider");
+    return this;
+  }
+
   /**
    * Checks the settings, binds the Raft transport and starts the node. Returns once it listens; it
    * does not wait for a quorum (see {@link Node#ready()}).
@@ -189,7 +200,7 @@ public final class NodeBuilder {
       throw new IllegalStateException("raftAddress " + raftAddress + " differs from this broker's entry in join(...): " + self);
     }
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, electionTimeout, heartbeatInterval, writeTimeout,
-        snapshots, segmentSize, maxEntrySize, consensus);
+        snapshots, segmentSize, maxEntrySize, consensus, transport);
     return DefaultNode.start(settings);
   }
 
@@ -205,6 +216,7 @@ public final class NodeBuilder {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
         + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
         + ", writeTimeout=" + Durations.format(writeTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
-        + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name()) + "}";
+        + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
+        + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }
 }

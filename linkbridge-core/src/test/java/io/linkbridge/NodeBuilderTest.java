@@ -71,6 +71,14 @@ class NodeBuilderTest {
   }
 
   @Test
+  void start_addressWithoutTransportOnClassPath_failsWithTheFix() {
+    NodeBuilder b = LinkBridge.node().id("b1").raftAddress("127.0.0.1:7000").address("127.0.0.1:5000").dataDir(dir)
+        .consensus(new io.linkbridge.testing.LocalConsensusProvider());
+    assertThatThrownBy(b::start).isInstanceOf(LinkBridgeException.class)
+        .hasMessageContaining("No TransportProvider found to serve address 127.0.0.1:5000: add io.linkbridge:linkbridge-grpc");
+  }
+
+  @Test
   void toString_showsWhatWasSet() {
     assertThat(LinkBridge.node().id("b1").electionTimeout(Duration.ofSeconds(1)).toString()).contains("id=b1", "electionTimeout=1s");
   }

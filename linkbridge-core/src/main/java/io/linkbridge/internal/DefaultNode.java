@@ -5,9 +5,12 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.Registry;
 import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.spi.BrokerContext;
+import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.TransportProvider;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +43,7 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService scheduler;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
+  private volatile BrokerTransport transport;
   private volatile long lastSnapshotRevision = -1;
 
   private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
@@ -66,6 +70,8 @@ public final class DefaultNode implements Node {
     } catch (IOException e) {
       throw new LinkBridgeException("cannot create dataDir " + settings.dataDir() + ": " + e.getMessage() + "; check the path and its permissions", e);
     }
+    TransportProvider transportProvider = settings.address() == null ? null
+        : settings.transport() != null ? settings.transport() : discoverTransport(settings);
     DefaultNode node = new DefaultNode(settings, provider);
     try {
       node.engine.start().join();
@@ -74,10 +80,27 @@ public final class DefaultNode implements Node {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + settings.id() + " failed to start: " + cause.getMessage(), cause);
     }
+    if (transportProvider != null) {
+      try {
+        node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry));
+      } catch (RuntimeException e) {
+        node.shutdownNow();
+        throw e;
+      }
+    }
     long every = settings.snapshots().interval().toMillis();
     node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
     return node;
+  }
+
+  private static TransportProvider discoverTransport(NodeSettings settings) {
+    Iterator<TransportProvider> it = ServiceLoader.load(TransportProvider.class, DefaultNode.class.getClassLoader()).iterator();
+    if (!it.hasNext()) {
+      throw new LinkBridgeException("No TransportProvider found to serve address " + settings.address()
+          + ": add io.linkbridge:linkbridge-grpc, call NodeBuilder.transport(...), or leave address unset for a Raft-only broker");
+    }
+    return it.next();
   }
 
   private static ConsensusProvider discoverProvider() {
@@ -174,6 +197,7 @@ public final class DefaultNode implements Node {
     if (!shutdown.compareAndSet(false, true)) {
       return;
     }
+    stopTransport(false);
     groupCommit.close();
     scheduler.shutdownNow();
     engine.shutdown().whenComplete((v, e) -> {
@@ -187,12 +211,25 @@ public final class DefaultNode implements Node {
   @Override
   public void shutdownNow() {
     shutdown.set(true);
+    stopTransport(true);
     groupCommit.close();
     scheduler.shutdownNow();
     try {
       engine.shutdownNow();
     } finally {
       terminated.countDown();
+    }
+  }
+
+  private void stopTransport(boolean now) {
+    BrokerTransport t = transport;
+    transport = null;
+    if (t != null) {
+      if (now) {
+        t.shutdownNow();
+      } else {
+        t.shutdown();
+      }
     }
   }
 

@@ -4,11 +4,12 @@ import io.linkbridge.HostAndPort;
 import io.linkbridge.Peer;
 import io.linkbridge.SnapshotConfig;
 import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.TransportProvider;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** The checked settings of one node, as the builder hands them over. {@code consensus} null means ServiceLoader. */
+/** The checked settings of one node, as the builder hands them over. A null provider means ServiceLoader. */
 public record NodeSettings(
     String id,
     HostAndPort address,
@@ -21,4 +22,5 @@ public record NodeSettings(
     SnapshotConfig snapshots,
     int segmentSize,
     int maxEntrySize,
-    ConsensusProvider consensus) {}
+    ConsensusProvider consensus,
+    TransportProvider transport) {}

@@ -1,0 +1,106 @@
+package io.linkbridge.testing;
+
+import io.linkbridge.LinkBridgeException;
+import io.linkbridge.spi.ConsensusConfig;
+import io.linkbridge.spi.ConsensusEngine;
+import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.MemberStatus;
+import io.linkbridge.spi.StateMachine;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * A single-member, in-memory consensus engine for tests of the layers above consensus (the gRPC API,
+ * agents, clients): every proposal is applied at once, in call order. Not durable, not replicated.
+ */
+public final class LocalConsensusProvider implements ConsensusProvider {
+
+  @Override
+  public String name() {
+    return "local-test";
+  }
+
+  @Override
+  public ConsensusEngine create(ConsensusConfig config, StateMachine stateMachine) {
+    return new Engine(config.memberId(), config.raftAddress().toString(), stateMachine);
+  }
+
+  private static final class Engine implements ConsensusEngine {
+    private final String id;
+    private final String address;
+    private final StateMachine stateMachine;
+    private long index;
+    private volatile boolean stopped;
+
+    Engine(String id, String address, StateMachine stateMachine) {
+      this.id = id;
+      this.address = address;
+      this.stateMachine = stateMachine;
+    }
+
+    @Override
+    public CompletableFuture<Void> start() {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public synchronized CompletableFuture<byte[]> propose(byte[] entry) {
+      if (stopped) {
+        return CompletableFuture.failedFuture(new LinkBridgeException("local engine " + id + " is stopped"));
+      }
+      index++;
+      return CompletableFuture.completedFuture(stateMachine.apply(entry));
+    }
+
+    @Override
+    public CompletableFuture<Void> ready() {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public Optional<String> leaderId() {
+      return Optional.of(id);
+    }
+
+    @Override
+    public boolean isLeader() {
+      return !stopped;
+    }
+
+    @Override
+    public void onLeaderChange(Consumer<Optional<String>> listener) {}
+
+    @Override
+    public synchronized long commitIndex() {
+      return index;
+    }
+
+    @Override
+    public synchronized long appliedIndex() {
+      return index;
+    }
+
+    @Override
+    public List<MemberStatus> members() {
+      return List.of(new MemberStatus(id, address, "LEADER", true));
+    }
+
+    @Override
+    public CompletableFuture<Void> compact() {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Void> shutdown() {
+      stopped = true;
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public void shutdownNow() {
+      stopped = true;
+    }
+  }
+}

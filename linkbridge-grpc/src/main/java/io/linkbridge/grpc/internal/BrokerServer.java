@@ -1,0 +1,107 @@
+package io.linkbridge.grpc.internal;
+
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.linkbridge.LinkBridgeException;
+import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
+import io.linkbridge.spi.BrokerContext;
+import io.linkbridge.spi.BrokerTransport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A broker's gRPC server: {@code linkbridge.v1.DiscoveryService}, the standard
+ * {@code grpc.health.v1.Health} service and server reflection, so stock tools (grpcurl,
+ * grpc_health_probe) can talk to it.
+ */
+public final class BrokerServer implements BrokerTransport {
+  private static final Logger log = LoggerFactory.getLogger(BrokerServer.class);
+  /** Registry events kept for watches that resume from a revision. */
+  static final int HISTORY_EVENTS = 10_000;
+
+  private final BrokerContext context;
+  private final Server server;
+  private final HealthStatusManager health;
+  private final AutoCloseable historySubscription;
+  private final ExecutorService watchExecutor;
+
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AutoCloseable historySubscription,
+      ExecutorService watchExecutor) {
+    this.context = context;
+    this.server = server;
+    this.health = health;
+    this.historySubscription = historySubscription;
+    this.watchExecutor = watchExecutor;
+  }
+
+  /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
+  public static BrokerServer start(BrokerContext context) {
+    EventHistory history = new EventHistory(HISTORY_EVENTS, context.registry().revision());
+    AutoCloseable subscription = context.registry().subscribe(history); // before any watch: see EventHistory
+    ExecutorService watchExecutor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "linkbridge-watch-" + context.brokerId());
+      t.setDaemon(true);
+      return t;
+    });
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
+        .addService(new DiscoveryEndpoint(context.registry(), history, watchExecutor))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      watchExecutor.shutdownNow();
+      closeQuietly(subscription);
+      throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
+          + "; pick a free address or stop the process using it", e);
+    }
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(DiscoveryServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
+    return new BrokerServer(context, server, health, subscription, watchExecutor);
+  }
+
+  @Override
+  public void shutdown() {
+    health.enterTerminalState();
+    server.shutdown();
+    closeQuietly(historySubscription);
+    watchExecutor.shutdown();
+  }
+
+  @Override
+  public void shutdownNow() {
+    health.enterTerminalState();
+    server.shutdownNow();
+    closeQuietly(historySubscription);
+    watchExecutor.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      log.debug("closing {} failed: {}", c, e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "BrokerServer{" + context.brokerId() + " on " + context.address() + "}";
+  }
+}

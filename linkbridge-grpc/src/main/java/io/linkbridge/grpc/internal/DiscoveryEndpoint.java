@@ -1,0 +1,124 @@
+package io.linkbridge.grpc.internal;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.linkbridge.Registry;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.grpc.v1.DiscoverRequest;
+import io.linkbridge.grpc.v1.DiscoverResponse;
+import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
+import io.linkbridge.grpc.v1.GetAlternativesRequest;
+import io.linkbridge.grpc.v1.ListServicesRequest;
+import io.linkbridge.grpc.v1.ListServicesResponse;
+import io.linkbridge.grpc.v1.WatchEvent;
+import io.linkbridge.grpc.v1.WatchRequest;
+import io.linkbridge.registry.ClusterState;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executor;
+
+/**
+ * {@code linkbridge.v1.DiscoveryService}: answered from this broker's replica. Every request is
+ * checked first; a bad one gets INVALID_ARGUMENT naming the field and the rule, and affects no other
+ * call.
+ */
+final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplBase {
+  private final Registry registry;
+  private final EventHistory history;
+  private final Executor watchExecutor;
+
+  DiscoveryEndpoint(Registry registry, EventHistory history, Executor watchExecutor) {
+    this.registry = registry;
+    this.history = history;
+    this.watchExecutor = watchExecutor;
+  }
+
+  @Override
+  public void discover(DiscoverRequest request, StreamObserver<DiscoverResponse> response) {
+    if (!validService(request.getService(), response)) {
+      return;
+    }
+    ClusterState state = registry.state();
+    List<ServiceInstance> instances = state.instances(request.getService());
+    if (!request.getIncludeAll()) {
+      instances = instances.stream().filter(ServiceInstance::takesCalls).toList();
+    }
+    response.onNext(DiscoverResponse.newBuilder().addAllInstances(ProtoMapping.toProto(instances)).setRevision(state.revision()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void getAlternatives(GetAlternativesRequest request, StreamObserver<DiscoverResponse> response) {
+    if (!validService(request.getService(), response)) {
+      return;
+    }
+    Set<String> excluded = new HashSet<>(request.getExcludeIdsList());
+    ClusterState state = registry.state();
+    List<ServiceInstance> instances = state.instances(request.getService()).stream()
+        .filter(i -> i.takesCalls() && !excluded.contains(i.id())).toList();
+    response.onNext(DiscoverResponse.newBuilder().addAllInstances(ProtoMapping.toProto(instances)).setRevision(state.revision()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> response) {
+    ClusterState state = registry.state();
+    response.onNext(ListServicesResponse.newBuilder().addAllServices(state.services()).setRevision(state.revision()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void watch(WatchRequest request, StreamObserver<WatchEvent> response) {
+    if (!validService(request.getService(), response)) {
+      return;
+    }
+    if (request.getFromRevision() < 0) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription("from_revision must be >= 0, was " + request.getFromRevision()).asRuntimeException());
+      return;
+    }
+    ServerCallStreamObserver<WatchEvent> out = (ServerCallStreamObserver<WatchEvent>) response;
+    WatchStream watch = new WatchStream(request.getService(), registry, out, watchExecutor);
+    AutoCloseable subscription;
+    // Subscribe and read the starting point under the watch's lock: events that arrive meanwhile
+    // wait, then only those after the starting revision go out. No gap, no duplicate.
+    synchronized (watch) {
+      subscription = registry.subscribe(watch);
+      if (request.getFromRevision() == 0) {
+        watch.startWithSnapshot();
+      } else {
+        EventHistory.Result past = history.after(request.getFromRevision());
+        if (past.events() == null) {
+          close(subscription);
+          out.onError(Status.OUT_OF_RANGE.withDescription("revision " + request.getFromRevision()
+              + " is older than this broker's event history; watch again with from_revision=0 for a fresh snapshot").asRuntimeException());
+          return;
+        }
+        watch.startAfter(past.events(), Math.max(request.getFromRevision(), past.latest()));
+      }
+    }
+    out.setOnCancelHandler(() -> {
+      watch.close();
+      close(subscription);
+    });
+  }
+
+  private static void close(AutoCloseable subscription) {
+    try {
+      subscription.close();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean validService(String service, StreamObserver<?> response) {
+    try {
+      ServiceInstance.builder(service); // applies the model's service-name rule
+      return true;
+    } catch (IllegalArgumentException e) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      return false;
+    }
+  }
+}
