@@ -52,6 +52,7 @@ public final class NodeBuilder {
   private Duration electionTimeout = DEFAULT_ELECTION_TIMEOUT;
   private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
   private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
+  private Duration agentTimeout;
   private SnapshotConfig snapshots = SnapshotConfig.DEFAULT;
   private int segmentSize = DEFAULT_SEGMENT_SIZE;
   private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
@@ -122,6 +123,16 @@ public final class NodeBuilder {
     return this;
   }
 
+  /**
+   * How long an agent may leave the broker's pings unanswered before the broker detaches it; at least
+   * twice {@link #heartbeatInterval}. Default: 3 heartbeat intervals.
+   */
+  public NodeBuilder agentTimeout(Duration timeout) {
+    requireAtLeast("agentTimeout", timeout, Duration.ofMillis(20));
+    this.agentTimeout = timeout;
+    return this;
+  }
+
   /** How long a write may take to commit before it fails with {@link NoQuorumException}; at least 100ms. */
   public NodeBuilder writeTimeout(Duration timeout) {
     requireAtLeast("writeTimeout", timeout, Duration.ofMillis(100));
@@ -186,6 +197,11 @@ public final class NodeBuilder {
       throw new IllegalStateException("electionTimeout must be > heartbeatInterval (" + Durations.format(heartbeatInterval) + "), was "
           + Durations.format(electionTimeout));
     }
+    Duration agentTimeoutOrDefault = agentTimeout != null ? agentTimeout : heartbeatInterval.multipliedBy(3);
+    if (agentTimeoutOrDefault.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+      throw new IllegalStateException("agentTimeout must be at least 2 x heartbeatInterval (" + Durations.format(heartbeatInterval.multipliedBy(2))
+          + "), was " + Durations.format(agentTimeoutOrDefault));
+    }
     if (maxEntrySize > segmentSize) {
       throw new IllegalStateException("maxEntrySize (" + maxEntrySize + ") must not exceed logSegmentSize (" + segmentSize + ")");
     }
@@ -200,6 +216,7 @@ public final class NodeBuilder {
       throw new IllegalStateException("raftAddress " + raftAddress + " differs from this broker's entry in join(...): " + self);
     }
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, electionTimeout, heartbeatInterval, writeTimeout,
+        agentTimeoutOrDefault,
         snapshots, segmentSize, maxEntrySize, consensus, transport);
     return DefaultNode.start(settings);
   }
@@ -215,7 +232,7 @@ public final class NodeBuilder {
   public String toString() {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
         + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
-        + ", writeTimeout=" + Durations.format(writeTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
+        + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "3 x heartbeatInterval" : Durations.format(agentTimeout)) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
         + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }

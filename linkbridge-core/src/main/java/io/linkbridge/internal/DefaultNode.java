@@ -82,7 +82,8 @@ public final class DefaultNode implements Node {
     }
     if (transportProvider != null) {
       try {
-        node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry));
+        node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry,
+            settings.heartbeatInterval(), settings.agentTimeout()));
       } catch (RuntimeException e) {
         node.shutdownNow();
         throw e;

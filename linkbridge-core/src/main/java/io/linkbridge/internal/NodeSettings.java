@@ -19,6 +19,7 @@ public record NodeSettings(
     Duration electionTimeout,
     Duration heartbeatInterval,
     Duration writeTimeout,
+    Duration agentTimeout,
     SnapshotConfig snapshots,
     int segmentSize,
     int maxEntrySize,

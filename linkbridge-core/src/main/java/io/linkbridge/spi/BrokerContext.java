@@ -2,20 +2,26 @@ package io.linkbridge.spi;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Registry;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
- * What a {@link TransportProvider} serves: this broker's id, the address to bind, and its view of the
- * replicated registry (reads from the local replica, writes through Raft, change events). Immutable.
+ * What a {@link TransportProvider} serves: this broker's id, the address to bind, its view of the
+ * replicated registry (reads from the local replica, writes through Raft, change events), and the
+ * agent liveness settings. Immutable.
  *
  * @param brokerId this broker's id
  * @param address the address to bind
  * @param registry this broker's registry
+ * @param heartbeatInterval how often the broker pings each connected agent
+ * @param agentTimeout how long an agent may leave pings unanswered before it is detached
  */
-public record BrokerContext(String brokerId, HostAndPort address, Registry registry) {
+public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+    Objects.requireNonNull(agentTimeout, "agentTimeout");
   }
 }

@@ -6,19 +6,21 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.linkbridge.LinkBridgeException;
+import io.linkbridge.grpc.v1.AgentServiceGrpc;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A broker's gRPC server: {@code linkbridge.v1.DiscoveryService}, the standard
+ * A broker's gRPC server: {@code linkbridge.v1.DiscoveryService} and {@code AgentService}, the standard
  * {@code grpc.health.v1.Health} service and server reflection, so stock tools (grpcurl,
  * grpc_health_probe) can talk to it.
  */
@@ -32,14 +34,16 @@ public final class BrokerServer implements BrokerTransport {
   private final HealthStatusManager health;
   private final AutoCloseable historySubscription;
   private final ExecutorService watchExecutor;
+  private final ScheduledExecutorService pinger;
 
   private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AutoCloseable historySubscription,
-      ExecutorService watchExecutor) {
+      ExecutorService watchExecutor, ScheduledExecutorService pinger) {
     this.context = context;
     this.server = server;
     this.health = health;
     this.historySubscription = historySubscription;
     this.watchExecutor = watchExecutor;
+    this.pinger = pinger;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
@@ -51,9 +55,15 @@ public final class BrokerServer implements BrokerTransport {
       t.setDaemon(true);
       return t;
     });
+    ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "linkbridge-agent-pings-" + context.brokerId());
+      t.setDaemon(true);
+      return t;
+    });
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .addService(new DiscoveryEndpoint(context.registry(), history, watchExecutor))
+        .addService(new AgentEndpoint(context, pinger))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -61,14 +71,16 @@ public final class BrokerServer implements BrokerTransport {
       server.start();
     } catch (IOException e) {
       watchExecutor.shutdownNow();
+      pinger.shutdownNow();
       closeQuietly(subscription);
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(DiscoveryServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(AgentServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, subscription, watchExecutor);
+    return new BrokerServer(context, server, health, subscription, watchExecutor, pinger);
   }
 
   @Override
@@ -77,6 +89,7 @@ public final class BrokerServer implements BrokerTransport {
     server.shutdown();
     closeQuietly(historySubscription);
     watchExecutor.shutdown();
+    pinger.shutdown();
   }
 
   @Override
@@ -85,6 +98,7 @@ public final class BrokerServer implements BrokerTransport {
     server.shutdownNow();
     closeQuietly(historySubscription);
     watchExecutor.shutdownNow();
+    pinger.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

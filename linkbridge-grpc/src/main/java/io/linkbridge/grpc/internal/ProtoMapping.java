@@ -3,6 +3,7 @@ package io.linkbridge.grpc.internal;
 import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.Instance;
+import java.util.HashSet;
 import java.util.List;
 
 /** Converts the registry model to the wire messages of {@code linkbridge.v1}. Stateless. */
@@ -16,6 +17,13 @@ final class ProtoMapping {
         .setState(i.state() == InstanceState.DRAINING ? io.linkbridge.grpc.v1.InstanceState.DRAINING : io.linkbridge.grpc.v1.InstanceState.UP)
         .setAgentId(i.agentId())
         .build();
+  }
+
+  /** The model instance of a wire instance, owned by {@code agentId}; throws IllegalArgumentException naming the field. */
+  static ServiceInstance fromProto(Instance p, String agentId) {
+    InstanceState state = p.getState() == io.linkbridge.grpc.v1.InstanceState.DRAINING ? InstanceState.DRAINING : InstanceState.UP;
+    return new ServiceInstance(p.getService(), p.getId(), p.getHost(), p.getPort(), p.getMetadataMap(),
+        p.hasWeight() ? p.getWeight() : ServiceInstance.DEFAULT_WEIGHT, new HashSet<>(p.getGrpcServicesList()), state, agentId);
   }
 
   static List<Instance> toProto(List<ServiceInstance> instances) {

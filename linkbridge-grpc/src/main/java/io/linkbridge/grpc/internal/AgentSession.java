@@ -1,0 +1,242 @@
+package io.linkbridge.grpc.internal;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.linkbridge.AgentInfo;
+import io.linkbridge.AgentStatus;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.grpc.v1.Ack;
+import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.grpc.v1.BrokerMessage;
+import io.linkbridge.grpc.v1.Deregister;
+import io.linkbridge.grpc.v1.Ping;
+import io.linkbridge.grpc.v1.Register;
+import io.linkbridge.registry.CommandResult;
+import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.spi.BrokerContext;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent's stream to this broker. Every message is checked before anything reaches the Raft log;
+ * a bad one ends this stream with a status naming the field and the rule, and no other stream. After
+ * {@code register} the broker pings every heartbeat interval; no pong within the agent timeout, or a
+ * broken stream, detaches the agent from this broker through Raft.
+ */
+final class AgentSession implements StreamObserver<AgentMessage> {
+  private static final Logger log = LoggerFactory.getLogger(AgentSession.class);
+
+  private final BrokerContext context;
+  private final ServerCallStreamObserver<BrokerMessage> out;
+  private final ScheduledExecutorService pinger;
+  private final ConcurrentMap<String, AgentSession> sessions;
+  private final AtomicBoolean ended = new AtomicBoolean();
+  private volatile String agentId;
+  private volatile long lastPongNanos;
+  private long pingSequence;
+  private ScheduledFuture<?> pings;
+
+  AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, ScheduledExecutorService pinger,
+      ConcurrentMap<String, AgentSession> sessions) {
+    this.context = context;
+    this.out = out;
+    this.pinger = pinger;
+    this.sessions = sessions;
+    out.setOnCancelHandler(() -> end(null));
+  }
+
+  @Override
+  public void onNext(AgentMessage message) {
+    if (ended.get()) {
+      return;
+    }
+    if (message.getKindCase() == AgentMessage.KindCase.REGISTER) {
+      register(message.getRegister());
+      return;
+    }
+    if (agentId == null) {
+      end(Status.FAILED_PRECONDITION.withDescription("the first message of an agent stream must be register, was " + message.getKindCase()));
+      return;
+    }
+    switch (message.getKindCase()) {
+      case PONG -> lastPongNanos = System.nanoTime();
+      case SHUTDOWN_NOTICE -> apply("shutdown_notice", List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
+      case DEREGISTER -> deregister(message.getDeregister());
+      default -> end(Status.INVALID_ARGUMENT.withDescription("agent message has no kind set"));
+    }
+  }
+
+  private void register(Register r) {
+    String id = r.getAgentId();
+    try {
+      new AgentInfo(id, AgentStatus.ALIVE, Set.of()); // the agent-id rule of the model
+    } catch (IllegalArgumentException e) {
+      end(Status.INVALID_ARGUMENT.withDescription("register." + e.getMessage()));
+      return;
+    }
+    if (agentId != null && !agentId.equals(id)) {
+      end(Status.FAILED_PRECONDITION.withDescription("this stream is registered as agent '" + agentId + "', cannot register as '" + id + "'"));
+      return;
+    }
+    List<RegistryCommand> commands = new ArrayList<>();
+    commands.add(new RegistryCommand.AttachAgent(id, context.brokerId()));
+    for (int i = 0; i < r.getInstancesCount(); i++) {
+      try {
+        commands.add(new RegistryCommand.RegisterInstance(ProtoMapping.fromProto(r.getInstances(i), id)));
+      } catch (IllegalArgumentException e) {
+        end(Status.INVALID_ARGUMENT.withDescription("register.instances[" + i + "]." + e.getMessage()));
+        return;
+      }
+    }
+    boolean first = agentId == null;
+    agentId = id;
+    lastPongNanos = System.nanoTime();
+    AgentSession replaced = sessions.put(id, this);
+    if (replaced != null && replaced != this) {
+      replaced.supersede();
+    }
+    apply("register", commands);
+    if (first) {
+      long every = context.heartbeatInterval().toMillis();
+      pings = pinger.scheduleAtFixedRate(this::ping, every, every, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void deregister(Deregister d) {
+    List<RegistryCommand> commands = new ArrayList<>();
+    if (d.getInstanceIdsCount() == 0) {
+      for (ServiceInstance i : context.registry().state().allInstances()) {
+        if (i.agentId().equals(agentId)) {
+          commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
+        }
+      }
+    } else {
+      for (String id : d.getInstanceIdsList()) {
+        commands.add(new RegistryCommand.DeregisterInstance(d.getService(), id, agentId));
+      }
+    }
+    apply("deregister", commands);
+  }
+
+  /** Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal. */
+  private void apply(String what, List<RegistryCommand> commands) {
+    List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
+    CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
+      if (error != null) {
+        end(Status.UNAVAILABLE.withDescription(what + " was not committed: " + error.getMessage() + "; retry, possibly on another broker"));
+        return;
+      }
+      long revision = 0;
+      for (CompletableFuture<CommandResult> f : results) {
+        CommandResult r = f.join();
+        if (r instanceof CommandResult.Rejected rejected) {
+          end(statusOf(rejected).withDescription(what + ": " + rejected.message()));
+          return;
+        }
+        revision = Math.max(revision, ((CommandResult.Applied) r).revision());
+      }
+      send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what)).build());
+    });
+  }
+
+  private static Status statusOf(CommandResult.Rejected rejected) {
+    return switch (rejected.reason()) {
+      case ALREADY_OWNED -> Status.ALREADY_EXISTS;
+      case NOT_FOUND -> Status.NOT_FOUND;
+      case NOT_OWNER -> Status.PERMISSION_DENIED;
+      case AGENT_DEAD -> Status.FAILED_PRECONDITION;
+      case INVALID -> Status.INVALID_ARGUMENT;
+    };
+  }
+
+  private void ping() {
+    long silentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastPongNanos);
+    if (silentMillis > context.agentTimeout().toMillis()) {
+      log.info("Agent {} answered no ping for {} ms on broker {}; detaching it", agentId, silentMillis, context.brokerId());
+      end(Status.UNAVAILABLE.withDescription("no pong for " + silentMillis + " ms (agent timeout " + context.agentTimeout().toMillis() + " ms)"));
+      return;
+    }
+    send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence)).build());
+  }
+
+  private void send(BrokerMessage m) {
+    synchronized (out) {
+      if (!ended.get() && !out.isCancelled()) {
+        try {
+          out.onNext(m);
+        } catch (RuntimeException e) {
+          end(null);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    end(null); // the agent's stream broke: it is gone from this broker
+  }
+
+  @Override
+  public void onCompleted() {
+    end(Status.OK);
+  }
+
+  /** A newer stream of the same agent took over on this broker: end this one without detaching. */
+  private void supersede() {
+    if (ended.compareAndSet(false, true)) {
+      cancelPings();
+      closeStream(Status.ABORTED.withDescription("a newer stream of agent '" + agentId + "' replaced this one"));
+    }
+  }
+
+  /** Ends the stream (with {@code status} if the stream is still open) and detaches the agent from this broker. */
+  private void end(Status status) {
+    if (!ended.compareAndSet(false, true)) {
+      return;
+    }
+    cancelPings();
+    if (status != null) {
+      closeStream(status);
+    }
+    String id = agentId;
+    if (id != null && sessions.remove(id, this)) {
+      context.registry().execute(new RegistryCommand.DetachAgent(id, context.brokerId())).whenComplete((r, e) -> {
+        if (e != null) {
+          log.warn("Broker {} could not detach agent {}: {}; the leader's clean-up will", context.brokerId(), id, e.toString());
+        }
+      });
+    }
+  }
+
+  private void cancelPings() {
+    ScheduledFuture<?> p = pings;
+    if (p != null) {
+      p.cancel(false);
+    }
+  }
+
+  private void closeStream(Status status) {
+    synchronized (out) {
+      try {
+        if (status.isOk()) {
+          out.onCompleted();
+        } else {
+          out.onError(status.asRuntimeException());
+        }
+      } catch (RuntimeException e) {
+        // already closed by the peer
+      }
+    }
+  }
+
+}

@@ -1,0 +1,154 @@
+package io.linkbridge.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.linkbridge.AgentStatus;
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.grpc.v1.Deregister;
+import io.linkbridge.grpc.v1.Instance;
+import io.linkbridge.grpc.v1.Pong;
+import io.linkbridge.grpc.v1.ShutdownNotice;
+import io.linkbridge.testing.FreePorts;
+import io.linkbridge.testing.LocalConsensusProvider;
+import io.linkbridge.testing.NodeLeakCheck;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent protocol against one broker (in-memory log), over real gRPC on loopback. */
+@ExtendWith(NodeLeakCheck.class)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class AgentServiceTest {
+  static final Duration HEARTBEAT = Duration.ofMillis(50);
+  static final Duration AGENT_TIMEOUT = Duration.ofMillis(150);
+
+  @TempDir Path dir;
+  private Node node;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void start() {
+    int port = FreePorts.next();
+    node = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next()).address("127.0.0.1:" + port).dataDir(dir)
+        .heartbeatInterval(HEARTBEAT).agentTimeout(AGENT_TIMEOUT).consensus(new LocalConsensusProvider()).start();
+    NodeLeakCheck.track(node);
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    node.shutdownNow();
+  }
+
+  static Instance instance(String id) {
+    return Instance.newBuilder().setService("greeter").setId(id).setHost("10.0.0.1").setPort(9000).addGrpcServices("helloworld.Greeter").build();
+  }
+
+  @Test
+  void register_instancesOwnedByTheAgent_ackedWithTheCommittedRevision() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"), instance("g2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    assertThat(agent.acks.get(0).getWhat()).isEqualTo("register");
+    assertThat(agent.acks.get(0).getRevision()).isEqualTo(node.registry().revision());
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id, ServiceInstance::agentId)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("g1", "agent-a"), org.assertj.core.groups.Tuple.tuple("g2", "agent-a"));
+    assertThat(node.registry().state().agent("agent-a").orElseThrow().brokers()).containsExactly("broker-1");
+  }
+
+  @Test
+  void agentAnsweringPings_staysRegisteredPastManyTimeouts() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.pings.get() >= 20); // 20 x 50ms, over six agent timeouts
+    assertThat(node.registry().instances("greeter")).hasSize(1);
+    assertThat(agent.closedWith.get()).isNull();
+  }
+
+  @Test
+  void agentSilent_detachedAndItsInstancesRemovedWithinTimeoutPlusOneInterval() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    agent.answerPings.set(false); // a frozen process: the connection stays open, nothing answers
+    long start = System.nanoTime();
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty());
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(AGENT_TIMEOUT.plus(HEARTBEAT).multipliedBy(2));
+    assertThat(node.registry().state().agent("agent-a").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  @Test
+  void streamBroken_agentDetachedAtOnce() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    agent.cancel();
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty());
+  }
+
+  @Test
+  void shutdownNoticeThenDeregister_drainingThenGone() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    agent.send(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(1000)).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 2);
+    assertThat(node.registry().instances("greeter")).singleElement().satisfies(i -> assertThat(i.takesCalls()).isFalse());
+    agent.send(AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
+    assertThat(node.registry().instances("greeter")).isEmpty();
+  }
+
+  @Test
+  void messageBeforeRegister_failedPrecondition() {
+    RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setPong(Pong.getDefaultInstance()).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(agent.closedWith.get().getDescription()).contains("must be register");
+  }
+
+  @Test
+  void invalidPort_invalidArgumentNamingTheField_otherAgentsUnaffected() {
+    RawAgent good = new RawAgent(channel).register("agent-good", instance("g1"));
+    RawAgent bad = new RawAgent(channel).register("agent-bad", instance("g2").toBuilder().setPort(70000).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> bad.closedWith.get() != null);
+    assertThat(bad.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(bad.closedWith.get().getDescription()).isEqualTo("register.instances[0].port must be in 1..65535, was 70000");
+    await().atMost(Duration.ofSeconds(5)).until(() -> good.acks.size() == 1);
+    assertThat(good.closedWith.get()).isNull();
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1");
+  }
+
+  @Test
+  void sameInstanceIdFromAnotherAgent_alreadyExists_firstAgentKeepsIt() {
+    RawAgent first = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> first.acks.size() == 1);
+    RawAgent second = new RawAgent(channel).register("agent-b", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> second.closedWith.get() != null);
+    assertThat(second.closedWith.get().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+    assertThat(second.closedWith.get().getDescription()).contains("greeter/g1", "agent 'agent-a'");
+    assertThat(node.registry().state().instance("greeter", "g1").orElseThrow().agentId()).isEqualTo("agent-a");
+  }
+
+  @Test
+  void reRegisterOnANewStream_noDuplicates_oldStreamEndsWithoutDetaching() {
+    RawAgent first = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> first.acks.size() == 1);
+    RawAgent again = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> again.acks.size() == 1 && first.closedWith.get() != null);
+    assertThat(first.closedWith.get().getCode()).isEqualTo(Status.Code.ABORTED);
+    assertThat(node.registry().instances("greeter")).hasSize(1);
+    await().during(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).until(() -> node.registry().instances("greeter").size() == 1);
+  }
+}
