@@ -20,4 +20,9 @@ public final class LinkBridge {
     return new NodeBuilder();
   }
 
+  /** A builder for an agent that registers this process's service instances with the brokers. */
+  public static AgentBuilder agent() {
+    return new AgentBuilder();
+  }
+
 }
