@@ -20,6 +20,11 @@ public final class LinkBridge {
     return new NodeBuilder();
   }
 
+  /** A builder for a client that discovers and watches services through the brokers. */
+  public static ClientBuilder client() {
+    return new ClientBuilder();
+  }
+
   /** A builder for an agent that registers this process's service instances with the brokers. */
   public static AgentBuilder agent() {
     return new AgentBuilder();
