@@ -33,6 +33,9 @@ public interface Node extends AutoCloseable {
   /** The replicated registry as this broker sees it. */
   Registry registry();
 
+  /** This broker's counters now: registry, Raft indexes, local clients. */
+  NodeMetrics metrics();
+
   /** Whether this broker is the Raft leader now. */
   boolean isLeader();
 

@@ -35,6 +35,10 @@ public final class NodeBuilder {
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofMillis(250);
   /** Default time a write may take to commit before it fails with {@link NoQuorumException}. */
   public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
+  /** Default most clients one broker serves at once ({@code local.maxClients}). */
+  public static final int DEFAULT_MAX_CLIENTS = 10_000;
+  /** Default time an idle client session lives ({@code local.clientTimeout}). */
+  public static final Duration DEFAULT_CLIENT_TIMEOUT = Duration.ofMinutes(5);
   /** Default size of one Raft log segment file: 32 MiB. */
   public static final int DEFAULT_SEGMENT_SIZE = 32 * 1024 * 1024;
   /**
@@ -53,6 +57,8 @@ public final class NodeBuilder {
   private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
   private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
   private Duration agentTimeout;
+  private int maxClients = DEFAULT_MAX_CLIENTS;
+  private Duration clientTimeout = DEFAULT_CLIENT_TIMEOUT;
   private SnapshotConfig snapshots = SnapshotConfig.DEFAULT;
   private int segmentSize = DEFAULT_SEGMENT_SIZE;
   private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
@@ -130,6 +136,25 @@ public final class NodeBuilder {
   public NodeBuilder agentTimeout(Duration timeout) {
     requireAtLeast("agentTimeout", timeout, Duration.ofMillis(20));
     this.agentTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * The most clients this broker serves at once (local, never replicated): a new client beyond it gets
+   * RESOURCE_EXHAUSTED naming the limit, and clients already connected go on. 1..1,000,000.
+   */
+  public NodeBuilder maxClients(int maxClients) {
+    if (maxClients < 1 || maxClients > 1_000_000) {
+      throw new IllegalArgumentException("maxClients must be in 1..1000000, was " + maxClients);
+    }
+    this.maxClients = maxClients;
+    return this;
+  }
+
+  /** How long a client session without calls or open streams lives; at least 1s. */
+  public NodeBuilder clientTimeout(Duration timeout) {
+    requireAtLeast("clientTimeout", timeout, Duration.ofSeconds(1));
+    this.clientTimeout = timeout;
     return this;
   }
 
@@ -216,7 +241,7 @@ public final class NodeBuilder {
       throw new IllegalStateException("raftAddress " + raftAddress + " differs from this broker's entry in join(...): " + self);
     }
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, electionTimeout, heartbeatInterval, writeTimeout,
-        agentTimeoutOrDefault,
+        agentTimeoutOrDefault, maxClients, clientTimeout,
         snapshots, segmentSize, maxEntrySize, consensus, transport);
     return DefaultNode.start(settings);
   }
@@ -232,7 +257,7 @@ public final class NodeBuilder {
   public String toString() {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
         + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
-        + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "3 x heartbeatInterval" : Durations.format(agentTimeout)) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
+        + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "3 x heartbeatInterval" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
         + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }

@@ -3,6 +3,7 @@ package io.linkbridge.internal;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
+import io.linkbridge.NodeMetrics;
 import io.linkbridge.Registry;
 import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.BrokerContext;
@@ -44,6 +45,7 @@ public final class DefaultNode implements Node {
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private volatile BrokerTransport transport;
+  private final LocalClientSessions clients;
   private volatile long lastSnapshotRevision = -1;
 
   private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
@@ -54,6 +56,7 @@ public final class DefaultNode implements Node {
     this.engine = provider.create(config, stateMachine);
     this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout());
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
+    this.clients = new LocalClientSessions(settings.maxClients(), settings.clientTimeout());
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-snapshots-" + settings.id());
@@ -83,7 +86,7 @@ public final class DefaultNode implements Node {
     if (transportProvider != null) {
       try {
         node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry,
-            settings.heartbeatInterval(), settings.agentTimeout()));
+            settings.heartbeatInterval(), settings.agentTimeout(), node.clients));
       } catch (RuntimeException e) {
         node.shutdownNow();
         throw e;
@@ -145,6 +148,12 @@ public final class DefaultNode implements Node {
   @Override
   public Optional<String> leaderId() {
     return engine.leaderId();
+  }
+
+  @Override
+  public NodeMetrics metrics() {
+    return new NodeMetrics(registry.revision(), engine.commitIndex(), engine.appliedIndex(), engine.isLeader(), clients.count(),
+        registry.state().instanceCount(), registry.agents().size());
   }
 
   /** The consensus engine, for tests and tools in this code base. */

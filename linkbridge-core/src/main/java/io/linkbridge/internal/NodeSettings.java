@@ -20,6 +20,8 @@ public record NodeSettings(
     Duration heartbeatInterval,
     Duration writeTimeout,
     Duration agentTimeout,
+    int maxClients,
+    Duration clientTimeout,
     SnapshotConfig snapshots,
     int segmentSize,
     int maxEntrySize,

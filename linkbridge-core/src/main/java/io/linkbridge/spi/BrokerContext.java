@@ -15,13 +15,16 @@ import java.util.Objects;
  * @param registry this broker's registry
  * @param heartbeatInterval how often the broker pings each connected agent
  * @param agentTimeout how long an agent may leave pings unanswered before it is detached
+ * @param clients the clients connected to this broker (local, never replicated)
  */
-public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout) {
+public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout,
+    ClientSessions clients) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
     Objects.requireNonNull(agentTimeout, "agentTimeout");
+    Objects.requireNonNull(clients, "clients");
   }
 }

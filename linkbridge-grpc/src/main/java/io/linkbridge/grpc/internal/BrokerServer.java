@@ -1,6 +1,7 @@
 package io.linkbridge.grpc.internal;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -62,7 +63,8 @@ public final class BrokerServer implements BrokerTransport {
     });
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
-        .addService(new DiscoveryEndpoint(context.registry(), history, watchExecutor))
+        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), history, watchExecutor),
+            new ClientSessionInterceptor(context.clients())))
         .addService(new AgentEndpoint(context, pinger))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())

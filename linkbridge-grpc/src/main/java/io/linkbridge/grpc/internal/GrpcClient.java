@@ -1,6 +1,8 @@
 package io.linkbridge.grpc.internal;
 
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -18,6 +20,7 @@ import io.linkbridge.spi.ClientSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,10 +41,12 @@ public final class GrpcClient implements LinkBridgeClient {
   private final Map<HostAndPort, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Set<WatchSession> watches = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService retries;
+  private final Metadata identity = new Metadata();
   private volatile boolean closed;
 
   public GrpcClient(ClientSpec spec) {
     this.spec = spec;
+    identity.put(ClientSessionInterceptor.CLIENT_ID, UUID.randomUUID().toString()); // one session per client on each broker
     this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-client-retries");
       t.setDaemon(true);
@@ -78,7 +83,8 @@ public final class GrpcClient implements LinkBridgeClient {
       throw new LinkBridgeException("client is closed");
     }
     HostAndPort broker = spec.brokers().get(index);
-    return channels.computeIfAbsent(broker, b -> NettyChannelBuilder.forAddress(b.host(), b.port()).usePlaintext().build());
+    return channels.computeIfAbsent(broker, b -> NettyChannelBuilder.forAddress(b.host(), b.port()).usePlaintext()
+        .intercept(MetadataUtils.newAttachHeadersInterceptor(identity)).build());
   }
 
   private <T> T call(String what, Function<DiscoveryServiceGrpc.DiscoveryServiceBlockingStub, T> request) {
