@@ -92,6 +92,8 @@ public final class DefaultNode implements Node {
         throw e;
       }
     }
+    long beat = settings.heartbeatInterval().toMillis();
+    node.scheduler.scheduleWithFixedDelay(new BrokerWatchdog(node.engine, node.registry, settings.agentTimeout()), beat, beat, TimeUnit.MILLISECONDS);
     long every = settings.snapshots().interval().toMillis();
     node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());

@@ -84,7 +84,7 @@ public final class LocalConsensusProvider implements ConsensusProvider {
 
     @Override
     public List<MemberStatus> members() {
-      return List.of(new MemberStatus(id, address, "LEADER", true));
+      return List.of(new MemberStatus(id, address, "LEADER", true, -1));
     }
 
     @Override

@@ -44,6 +44,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   private volatile String agentId;
   private volatile long lastPongNanos;
   private long pingSequence;
+  private volatile List<RegistryCommand> registration = List.of(); // what register committed, to re-attach
+  private volatile boolean attaching;
+  private volatile boolean draining;
   private ScheduledFuture<?> pings;
 
   AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, ScheduledExecutorService pinger,
@@ -70,7 +73,10 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     }
     switch (message.getKindCase()) {
       case PONG -> lastPongNanos = System.nanoTime();
-      case SHUTDOWN_NOTICE -> apply("shutdown_notice", List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
+      case SHUTDOWN_NOTICE -> {
+        draining = true;
+        apply("shutdown_notice", List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
+      }
       case DEREGISTER -> deregister(message.getDeregister());
       default -> end(Status.INVALID_ARGUMENT.withDescription("agent message has no kind set"));
     }
@@ -105,7 +111,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (replaced != null && replaced != this) {
       replaced.supersede();
     }
-    apply("register", commands);
+    registration = commands;
+    attaching = true;
+    apply("register", commands).whenComplete((ok, e) -> attaching = false);
     if (first) {
       long every = context.heartbeatInterval().toMillis();
       pings = pinger.scheduleAtFixedRate(this::ping, every, every, TimeUnit.MILLISECONDS);
@@ -129,9 +137,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   }
 
   /** Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal. */
-  private void apply(String what, List<RegistryCommand> commands) {
+  private CompletableFuture<Void> apply(String what, List<RegistryCommand> commands) {
     List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
-    CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
+    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
       if (error != null) {
         end(Status.UNAVAILABLE.withDescription(what + " was not committed: " + error.getMessage() + "; retry, possibly on another broker"));
         return;
@@ -167,6 +175,24 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       return;
     }
     send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence)).build());
+    reattachIfDetached();
+  }
+
+  /**
+   * The leader detaches the agents of a broker it cannot reach; when this broker is reachable again and
+   * still holds the agent's live stream, it attaches the agent again and re-registers its instances.
+   */
+  private void reattachIfDetached() {
+    String id = agentId;
+    if (attaching || draining || id == null) {
+      return;
+    }
+    boolean attachedHere = context.registry().state().agent(id).map(a -> a.brokers().contains(context.brokerId())).orElse(false);
+    if (!attachedHere) {
+      log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, context.brokerId());
+      attaching = true;
+      apply("register", registration).whenComplete((ok, e) -> attaching = false);
+    }
   }
 
   private void send(BrokerMessage m) {

@@ -295,11 +295,20 @@ final class AtomixRaftEngine implements ConsensusEngine {
   @Override
   public List<MemberStatus> members() {
     Optional<String> leader = leaderId();
+    RaftContext c = context;
+    boolean leading = isLeader() && c != null;
+    long now = System.currentTimeMillis();
     List<MemberStatus> out = new ArrayList<>();
     for (MemberId id : memberIds) {
       boolean local = id.equals(localId);
       String role = local && server != null ? server.getRole().name() : leader.filter(id.id()::equals).isPresent() ? "LEADER" : "UNKNOWN";
-      out.add(new MemberStatus(id.id(), addresses.get(id).toString(), role, local));
+      long sinceContact = -1;
+      if (leading && !local) {
+        var state = c.getCluster().getMemberState(id);
+        long answered = state == null ? 0 : state.getResponseTime();
+        sinceContact = answered > 0 ? Math.max(0, now - answered) : Long.MAX_VALUE;
+      }
+      out.add(new MemberStatus(id.id(), addresses.get(id).toString(), role, local, sinceContact));
     }
     return out;
   }
