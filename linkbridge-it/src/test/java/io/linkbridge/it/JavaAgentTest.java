@@ -123,6 +123,9 @@ class JavaAgentTest {
       assertThatThrownBy(() -> LinkBridge.agent().id("agent-a2").brokers(apiAddresses.get(1)).register(greeter("greeter-1")).start())
           .isInstanceOf(LinkBridgeException.class).hasMessageContaining("ALREADY_EXISTS").hasMessageContaining("agent 'agent-a1'");
       assertThat(first.connectedBrokers()).hasSize(1);
+      // the refused agent leaves nothing running behind: no reconnect thread keeps trying
+      await().atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces().keySet().stream()
+          .noneMatch(t -> t.isAlive() && t.getName().equals("linkbridge-agent-agent-a2")));
     }
   }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.linkbridge.Peer;
-import io.linkbridge.raft.process.BrokerProcess;
+import io.linkbridge.testing.BrokerProcess;
 import io.linkbridge.testing.FreePorts;
 import java.nio.file.Path;
 import java.time.Duration;

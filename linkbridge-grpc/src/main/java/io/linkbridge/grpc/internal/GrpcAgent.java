@@ -45,18 +45,22 @@ public final class GrpcAgent implements Agent {
   public static GrpcAgent start(AgentSpec spec) {
     GrpcAgent agent = new GrpcAgent(spec);
     List<String> failures = new ArrayList<>();
-    for (int tried = 0; tried < spec.brokers().size() && agent.links.size() < LINKS; tried++) {
-      String failure = agent.connectNext();
-      if (failure != null) {
-        failures.add(failure);
+    try {
+      for (int tried = 0; tried < spec.brokers().size() && agent.links.size() < LINKS; tried++) {
+        String failure = agent.connectNext();
+        if (failure != null) {
+          failures.add(failure);
+        }
       }
-    }
-    if (agent.links.isEmpty()) {
-      agent.reconnects.shutdownNow();
-      throw new LinkBridgeException("agent " + spec.id() + " could not register with any broker: " + String.join("; ", failures));
+      if (agent.links.isEmpty()) {
+        throw new LinkBridgeException("agent " + spec.id() + " could not register with any broker: " + String.join("; ", failures));
+      }
+    } catch (RuntimeException e) {
+      agent.abandon();
+      throw e;
     }
     if (agent.links.size() < LINKS) {
-      agent.scheduleReconnect();
+      agent.scheduleReconnect(agent.retryDelayMillis());
     }
     return agent;
   }
@@ -94,30 +98,46 @@ public final class GrpcAgent implements Agent {
     return "no broker left to try";
   }
 
+  /** A registered link broke (links that never registered are the connect attempt's business). */
   private void lost(BrokerLink link) {
-    links.remove(link);
-    if (!shutdown.get()) {
+    if (links.remove(link) && !shutdown.get()) {
       log.warn("Agent {} lost broker {}; connecting to another", spec.id(), link.broker());
-      scheduleReconnect();
+      scheduleReconnect(0);
     }
   }
 
-  private void scheduleReconnect() {
+  private long retryDelayMillis() {
+    return Math.max(100, Math.min(1000, spec.connectTimeout().toMillis()));
+  }
+
+  private void scheduleReconnect(long delayMillis) {
     if (shutdown.get()) {
       return;
     }
-    reconnects.schedule(() -> {
-      if (shutdown.get() || links.size() >= LINKS) {
-        return;
-      }
-      String failure = connectNext();
-      if (failure != null) {
-        log.debug("Agent {} could not connect: {}", spec.id(), failure);
-      }
-      if (links.size() < LINKS) {
-        scheduleReconnect();
-      }
-    }, links.isEmpty() ? 0 : Math.min(1000, spec.connectTimeout().toMillis()), TimeUnit.MILLISECONDS);
+    try {
+      reconnects.schedule(() -> {
+        if (shutdown.get() || links.size() >= LINKS) {
+          return;
+        }
+        String failure = connectNext();
+        if (failure != null) {
+          log.debug("Agent {} could not connect: {}", spec.id(), failure);
+        }
+        if (links.size() < LINKS) {
+          scheduleReconnect(retryDelayMillis());
+        }
+      }, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // shut down meanwhile
+    }
+  }
+
+  /** start() failed: stop every attempt and release what was opened. */
+  private void abandon() {
+    shutdown.set(true);
+    reconnects.shutdownNow();
+    links.forEach(BrokerLink::close);
+    links.clear();
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.linkbridge.raft.process;
+package io.linkbridge.testing;
 
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
@@ -19,7 +19,8 @@ import java.util.stream.Collectors;
 
 /**
  * A broker in its own JVM, driven over stdin/stdout by {@link BrokerProcess}, so tests can kill it with
- * SIGKILL. Arguments: {@code id dataDir peer=host:port...}. Commands, one a line:
+ * SIGKILL. Arguments: {@code id dataDir [api=host:port] peer=host:port...} (the consensus and transport
+ * providers on the class path are found as usual). Commands, one a line:
  * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}. Exits when stdin closes.
  */
 public final class BrokerMain {
@@ -30,15 +31,24 @@ public final class BrokerMain {
     Path dataDir = Path.of(args[1]);
     List<Peer> peers = new ArrayList<>();
     String raftAddress = null;
+    String api = null;
     for (int i = 2; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
+      if (kv[0].equals("api")) {
+        api = kv[1];
+        continue;
+      }
       peers.add(Peer.of(kv[0], kv[1]));
       if (kv[0].equals(id)) {
         raftAddress = kv[1];
       }
     }
-    Node node = LinkBridge.node().id(id).raftAddress(raftAddress).dataDir(dataDir).join(peers)
-        .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
+    var builder = LinkBridge.node().id(id).raftAddress(raftAddress).dataDir(dataDir).join(peers)
+        .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100));
+    if (api != null) {
+      builder.address(api);
+    }
+    Node node = builder.start();
     node.ready().get(60, TimeUnit.SECONDS);
     send("ready");
     AtomicBoolean writing = new AtomicBoolean();

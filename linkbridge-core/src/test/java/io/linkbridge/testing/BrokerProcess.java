@@ -1,4 +1,4 @@
-package io.linkbridge.raft.process;
+package io.linkbridge.testing;
 
 import static org.awaitility.Awaitility.await;
 
@@ -41,6 +41,11 @@ public final class BrokerProcess implements AutoCloseable {
 
   /** Starts broker {@code id}; acknowledged writes it reports are added to {@code acked}. */
   public static BrokerProcess start(String id, Path dataDir, List<Peer> peers, Path log, Set<String> acked) {
+    return start(id, dataDir, null, peers, log, acked);
+  }
+
+  /** Starts broker {@code id} serving its API on {@code api} (host:port), or none when null. */
+  public static BrokerProcess start(String id, Path dataDir, String api, List<Peer> peers, Path log, Set<String> acked) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -49,6 +54,9 @@ public final class BrokerProcess implements AutoCloseable {
     cmd.add(BrokerMain.class.getName());
     cmd.add(id);
     cmd.add(dataDir.toString());
+    if (api != null) {
+      cmd.add("api=" + api);
+    }
     peers.forEach(p -> cmd.add(p.id() + "=" + p.raftAddress()));
     try {
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
