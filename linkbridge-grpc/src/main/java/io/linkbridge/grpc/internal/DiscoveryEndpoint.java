@@ -80,17 +80,23 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
     }
     ServerCallStreamObserver<WatchEvent> out = (ServerCallStreamObserver<WatchEvent>) response;
     WatchStream watch = new WatchStream(request.getService(), registry, out, watchExecutor);
-    AutoCloseable subscription;
+    java.util.concurrent.atomic.AtomicReference<AutoCloseable> subscription = new java.util.concurrent.atomic.AtomicReference<>(() -> {});
+    // Set before anything is sent: no message goes out while the call is still being set up.
+    out.setOnCancelHandler(() -> {
+      watch.close();
+      close(subscription.get());
+    });
     // Subscribe and read the starting point under the watch's lock: events that arrive meanwhile
     // wait, then only those after the starting revision go out. No gap, no duplicate.
     synchronized (watch) {
-      subscription = registry.subscribe(watch);
+      subscription.set(registry.subscribe(watch));
       if (request.getFromRevision() == 0) {
         watch.startWithSnapshot();
       } else {
         EventHistory.Result past = history.after(request.getFromRevision());
         if (past.events() == null) {
-          close(subscription);
+          close(subscription.get());
+          watch.close();
           out.onError(Status.OUT_OF_RANGE.withDescription("revision " + request.getFromRevision()
               + " is older than this broker's event history; watch again with from_revision=0 for a fresh snapshot").asRuntimeException());
           return;
@@ -98,10 +104,6 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
         watch.startAfter(past.events(), Math.max(request.getFromRevision(), past.latest()));
       }
     }
-    out.setOnCancelHandler(() -> {
-      watch.close();
-      close(subscription);
-    });
   }
 
   private static void close(AutoCloseable subscription) {
