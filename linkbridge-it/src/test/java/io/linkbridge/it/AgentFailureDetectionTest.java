@@ -5,14 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
-import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.grpc.v1.WatchEvent;
-import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.it.process.RawAgentMain;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
@@ -72,19 +69,10 @@ class AgentFailureDetectionTest {
     }
     for (int i = 0; i < 3; i++) {
       int broker = i;
-      DiscoveryServiceGrpc.newStub(channels.get(i)).watch(WatchRequest.newBuilder().setService("orders").build(), new StreamObserver<>() {
-        @Override
-        public void onNext(WatchEvent e) {
-          if (e.getType() == WatchEvent.Type.REMOVED) {
-            removedAt.putIfAbsent(broker, System.nanoTime());
-          }
+      Watches.watch(channels.get(i), "orders", e -> {
+        if (e.getType() == WatchEvent.Type.REMOVED) {
+          removedAt.putIfAbsent(broker, System.nanoTime());
         }
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {}
       });
     }
   }

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
@@ -15,14 +14,12 @@ import io.linkbridge.grpc.v1.DiscoverResponse;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.WatchEvent;
-import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,9 +56,7 @@ class ClusterDiscoveryTest {
       }
       List<List<WatchEvent>> watched = new ArrayList<>();
       for (ManagedChannel c : channels) {
-        List<WatchEvent> events = new CopyOnWriteArrayList<>();
-        watched.add(events);
-        DiscoveryServiceGrpc.newStub(c).watch(WatchRequest.newBuilder().setService("greeter").build(), collect(events));
+        watched.add(Watches.collect(c, "greeter"));
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> watched.stream().allMatch(w -> w.size() == 1));
 
@@ -89,18 +84,4 @@ class ClusterDiscoveryTest {
     }
   }
 
-  private static StreamObserver<WatchEvent> collect(List<WatchEvent> events) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(WatchEvent value) {
-        events.add(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onCompleted() {}
-    };
-  }
 }

@@ -6,24 +6,20 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.linkbridge.Agent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.WatchEvent;
-import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,19 +126,6 @@ class JavaAgentTest {
   }
 
   private List<WatchEvent> watch(int broker) {
-    List<WatchEvent> events = new CopyOnWriteArrayList<>();
-    DiscoveryServiceGrpc.newStub(channels.get(broker)).watch(WatchRequest.newBuilder().setService("greeter").build(), new StreamObserver<>() {
-      @Override
-      public void onNext(WatchEvent e) {
-        events.add(e);
-      }
-
-      @Override
-      public void onError(Throwable t) {}
-
-      @Override
-      public void onCompleted() {}
-    });
-    return events;
+    return Watches.collect(channels.get(broker), "greeter");
   }
 }

@@ -67,7 +67,7 @@ import java.util.LinkedList;
 
 /**
  * Kryo namespaces for Atomix's Raft messages and log entries. They are Atomix's own lists without its
- * {@code BASIC} set, whose Java-collection and atomic classes need {@code --add-opens} on Java 17:
+ * {@code BASIC} set, whose Java-collection and atomic classes need {@code add-opens flags} on Java 17:
  * embedding Link Bridge must not need JVM flags. Our payloads travel as protobuf bytes, so Kryo only
  * ever sees Atomix's classes. The ids are part of the on-disk format: append, never reorder.
  */
