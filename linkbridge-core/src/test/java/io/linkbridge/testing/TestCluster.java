@@ -22,6 +22,8 @@ public final class TestCluster implements AutoCloseable {
   private final List<Peer> peers = new ArrayList<>();
   private final Node[] nodes;
   private final UnaryOperator<NodeBuilder> customizer;
+  private final List<String> api = new ArrayList<>();
+  private boolean serveApi;
 
   public TestCluster(Path root, int size) {
     this(root, size, b -> b);
@@ -33,7 +35,20 @@ public final class TestCluster implements AutoCloseable {
     this.nodes = new Node[size];
     for (int i = 0; i < size; i++) {
       peers.add(Peer.of("broker-" + (i + 1), "127.0.0.1:" + FreePorts.next()));
+      api.add("127.0.0.1:" + FreePorts.next());
     }
+  }
+
+  /** A cluster whose brokers also serve their client API (needs a TransportProvider on the class path). */
+  public static TestCluster serving(Path root, int size, UnaryOperator<NodeBuilder> customizer) {
+    TestCluster c = new TestCluster(root, size, customizer);
+    c.serveApi = true;
+    return c;
+  }
+
+  /** The API address ({@code host:port}) of broker {@code i}, served when built with {@link #serving}. */
+  public String api(int i) {
+    return api.get(i);
   }
 
   /** Starts every node, one after another from this thread, and waits until all are ready. */
@@ -55,6 +70,9 @@ public final class TestCluster implements AutoCloseable {
         .join(peers)
         .electionTimeout(Duration.ofMillis(500))
         .heartbeatInterval(Duration.ofMillis(100));
+    if (serveApi) {
+      b.address(api.get(i));
+    }
     nodes[i] = customizer.apply(b).start();
     NodeLeakCheck.track(nodes[i]);
     return nodes[i];

@@ -5,17 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.DiscoverRequest;
 import io.linkbridge.grpc.v1.DiscoverResponse;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.WatchEvent;
-import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
+import io.linkbridge.testing.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,25 +32,12 @@ class ClusterDiscoveryTest {
 
   @Test
   void writesThroughOneBroker_discoveredAndWatchedIdenticallyOnEveryBroker() throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    List<Integer> apiPorts = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
-      apiPorts.add(FreePorts.next());
-    }
-    List<Node> brokers = new ArrayList<>();
     List<ManagedChannel> channels = new ArrayList<>();
-    try {
+    try (TestCluster cluster = TestCluster.serving(dir, 3, b -> b).start()) {
+      List<Node> brokers = cluster.running();
       for (int i = 0; i < 3; i++) {
-        Node n = LinkBridge.node().id(peers.get(i).id()).raftAddress(peers.get(i).raftAddress().toString())
-            .address("127.0.0.1:" + apiPorts.get(i)).dataDir(dir.resolve(peers.get(i).id())).join(peers)
-            .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
-        NodeLeakCheck.track(n);
-        brokers.add(n);
-        channels.add(NettyChannelBuilder.forAddress("127.0.0.1", apiPorts.get(i)).usePlaintext().build());
-      }
-      for (Node n : brokers) {
-        n.ready().get(60, TimeUnit.SECONDS);
+        String[] hp = cluster.api(i).split(":");
+        channels.add(NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().build());
       }
       List<List<WatchEvent>> watched = new ArrayList<>();
       for (ManagedChannel c : channels) {
@@ -80,7 +65,6 @@ class ClusterDiscoveryTest {
       assertThat(answers).allSatisfy(a -> assertThat(a.getInstancesList()).isEqualTo(answers.get(0).getInstancesList()));
     } finally {
       channels.forEach(ManagedChannel::shutdownNow);
-      brokers.forEach(Node::shutdownNow);
     }
   }
 

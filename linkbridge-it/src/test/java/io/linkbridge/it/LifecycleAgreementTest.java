@@ -8,11 +8,10 @@ import io.linkbridge.InstanceEvent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeClient;
 import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.Watch;
-import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
+import io.linkbridge.testing.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,34 +31,19 @@ class LifecycleAgreementTest {
 
   @Test
   void everyClientSeesTheSameInstancesAtTheSameRevision() throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    List<String> api = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
-      api.add("127.0.0.1:" + FreePorts.next());
-    }
-    List<Node> brokers = new ArrayList<>();
     List<LinkBridgeClient> clients = new ArrayList<>();
-    try {
-      for (int i = 0; i < 3; i++) {
-        Node n = LinkBridge.node().id(peers.get(i).id()).raftAddress(peers.get(i).raftAddress().toString()).address(api.get(i))
-            .dataDir(dir.resolve(peers.get(i).id())).join(peers).electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
-        NodeLeakCheck.track(n);
-        brokers.add(n);
-      }
-      for (Node n : brokers) {
-        n.ready().get(60, TimeUnit.SECONDS);
-      }
-      try (Agent a1 = LinkBridge.agent().id("agent-a1").brokers(api.get(0), api.get(1))
+    try (TestCluster cluster = TestCluster.serving(dir, 3, b -> b).start()) {
+      List<Node> brokers = cluster.running();
+      try (Agent a1 = LinkBridge.agent().id("agent-a1").brokers(cluster.api(0), cluster.api(1))
               .register(ServiceInstance.builder("greeter").id("greeter-1").endpoint("10.0.0.1", 9000).build()).start();
-          Agent a2 = LinkBridge.agent().id("agent-a2").brokers(api.get(2))
+          Agent a2 = LinkBridge.agent().id("agent-a2").brokers(cluster.api(2))
               .register(ServiceInstance.builder("greeter").id("greeter-2").endpoint("10.0.0.2", 9000).build()).start()) {
         assertThat(a1.connectedBrokers()).hasSize(2);
         assertThat(a2.connectedBrokers()).hasSize(1);
         List<Watch> watches = new ArrayList<>();
         List<ConcurrentHashMap<String, Long>> views = new ArrayList<>(); // instance id -> revision last seen, per client
         for (int i = 0; i < 3; i++) {
-          LinkBridgeClient c = LinkBridge.client().brokers(api.get(i)).build(); // each client on its own broker
+          LinkBridgeClient c = LinkBridge.client().brokers(cluster.api(i)).build(); // each client on its own broker
           clients.add(c);
           ConcurrentHashMap<String, Long> view = new ConcurrentHashMap<>();
           views.add(view);
@@ -80,7 +64,6 @@ class LifecycleAgreementTest {
       }
     } finally {
       clients.forEach(LinkBridgeClient::close);
-      brokers.forEach(Node::shutdownNow);
     }
   }
 
