@@ -2,20 +2,22 @@ package io.linkbridge.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.Agent;
+import io.linkbridge.InstanceState;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
-import io.linkbridge.Peer;
+import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.WatchEvent;
-import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
+import io.linkbridge.testing.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,34 +35,25 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class JavaAgentTest {
   @TempDir Path dir;
-  private final List<Node> brokers = new ArrayList<>();
-  private final List<String> apiAddresses = new ArrayList<>();
+  private TestCluster cluster;
+  private List<Node> brokers;
+  private List<String> apiAddresses;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   @BeforeEach
-  void startCluster() throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
-      apiAddresses.add("127.0.0.1:" + FreePorts.next());
-    }
-    for (int i = 0; i < 3; i++) {
-      Node n = LinkBridge.node().id(peers.get(i).id()).raftAddress(peers.get(i).raftAddress().toString()).address(apiAddresses.get(i))
-          .dataDir(dir.resolve(peers.get(i).id())).join(peers).electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
-      NodeLeakCheck.track(n);
-      brokers.add(n);
-      String[] hp = apiAddresses.get(i).split(":");
-      channels.add(NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().build());
-    }
-    for (Node n : brokers) {
-      n.ready().get(60, TimeUnit.SECONDS);
+  void startCluster() {
+    cluster = TestCluster.serving(dir, 3, b -> b).start();
+    brokers = cluster.running();
+    apiAddresses = List.of(cluster.api(0), cluster.api(1), cluster.api(2));
+    for (String api : apiAddresses) {
+      channels.add(NettyChannelBuilder.forTarget(api).usePlaintext().build());
     }
   }
 
   @AfterEach
   void stopCluster() {
     channels.forEach(ManagedChannel::shutdownNow);
-    brokers.forEach(Node::shutdownNow);
+    cluster.close();
   }
 
   private static ServiceInstance greeter(String id) {
@@ -122,6 +115,66 @@ class JavaAgentTest {
       // the refused agent leaves nothing running behind: no reconnect thread keeps trying
       await().atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces().keySet().stream()
           .noneMatch(t -> t.isAlive() && t.getName().equals("linkbridge-agent-agent-a2")));
+    }
+  }
+
+  @Test
+  void drainOneInstance_everyWatcherToldWithAlternatives_thenUpAgain_thenDeregistered() {
+    try (Agent agent = LinkBridge.agent().id("agent-a1").brokers(apiAddresses.get(0), apiAddresses.get(1))
+        .register(greeter("greeter-1")).register(greeter("greeter-2")).start()) {
+      List<List<WatchEvent>> watchers = List.of(watch(0), watch(1), watch(2));
+      await().atMost(Duration.ofSeconds(5)).until(() -> watchers.stream().allMatch(w -> w.size() == 1));
+
+      agent.drain("greeter", "greeter-1");
+      assertThat(brokers.get(0).registry().instances("greeter")).filteredOn(ServiceInstance::takesCalls)
+          .extracting(ServiceInstance::id).containsExactly("greeter-2"); // committed when drain returns
+      agent.register(greeter("greeter-1"));
+      agent.deregister("greeter", "greeter-2");
+      assertThat(agent.instances()).extracting(ServiceInstance::id, ServiceInstance::state).containsExactly(tuple("greeter-1", InstanceState.UP));
+
+      await().atMost(Duration.ofSeconds(5)).until(() -> watchers.stream().allMatch(w -> w.size() == 4));
+      for (List<WatchEvent> w : watchers) {
+        assertThat(w).extracting(WatchEvent::getType).containsExactly(WatchEvent.Type.SNAPSHOT, WatchEvent.Type.SHUTDOWN_NOTICE,
+            WatchEvent.Type.UPDATED, WatchEvent.Type.REMOVED);
+        assertThat(w.get(1).getInstance().getId()).isEqualTo("greeter-1");
+        assertThat(w.get(1).getAlternativesList()).extracting(Instance::getId).containsExactly("greeter-2");
+        assertThat(w.get(3).getInstance().getId()).isEqualTo("greeter-2");
+      }
+    }
+  }
+
+  @Test
+  void afterABrokerLoss_theAgentRegistersWhatItRunsNow_notWhatItStartedWith() {
+    try (Agent agent = LinkBridge.agent().id("agent-a1").brokers(apiAddresses.toArray(String[]::new))
+        .register(greeter("greeter-1")).register(greeter("greeter-2")).start()) {
+      agent.drain("greeter", "greeter-1");
+      agent.deregister("greeter", "greeter-2");
+      agent.register(greeter("greeter-3"));
+      brokers.get(0).shutdownNow();
+      await().atMost(Duration.ofSeconds(15)).until(() -> agent.connectedBrokers().contains(apiAddresses.get(2)));
+      await().atMost(Duration.ofSeconds(5)).until(() -> brokers.get(2).registry().state().agent("agent-a1").orElseThrow().brokers().contains("broker-3"));
+      for (Node b : List.of(brokers.get(1), brokers.get(2))) {
+        assertThat(b.registry().instances("greeter")).extracting(ServiceInstance::id, ServiceInstance::state)
+            .containsExactly(tuple("greeter-1", InstanceState.DRAINING), tuple("greeter-3", InstanceState.UP));
+      }
+    }
+  }
+
+  @Test
+  void registerAnInstanceOwnedByAnotherAgent_refusedNamingTheOwner_agentUnchangedAndStillWorking() {
+    try (Agent first = LinkBridge.agent().id("agent-a1").brokers(apiAddresses.get(0)).register(greeter("greeter-1")).start();
+        Agent second = LinkBridge.agent().id("agent-a2").brokers(apiAddresses.get(1), apiAddresses.get(2)).register(greeter("greeter-2")).start()) {
+      assertThatThrownBy(() -> second.register(greeter("greeter-1")))
+          .isInstanceOfSatisfying(RegistrationRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RegistrationRejectedException.Reason.ALREADY_OWNED))
+          .hasMessageContaining("agent 'agent-a1'");
+      assertThat(second.instances()).extracting(ServiceInstance::id).containsExactly("greeter-2");
+      assertThatThrownBy(() -> second.deregister("greeter", "greeter-1"))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("greeter/greeter-1").hasMessageContaining("[greeter/greeter-2]");
+      // the brokers ended the streams that carried the refused registration; the agent reconnects with what it runs
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> second.register(greeter("greeter-3")));
+      assertThat(brokers.get(0).registry().instances("greeter")).extracting(ServiceInstance::id, ServiceInstance::agentId)
+          .containsExactly(tuple("greeter-1", "agent-a1"), tuple("greeter-2", "agent-a2"), tuple("greeter-3", "agent-a2"));
+      assertThat(first.connectedBrokers()).hasSize(1);
     }
   }
 

@@ -5,6 +5,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
+import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.Ack;
 import io.linkbridge.grpc.v1.AgentMessage;
@@ -133,6 +134,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         commands.add(new RegistryCommand.DeregisterInstance(d.getService(), id, agentId));
       }
     }
+    // a re-attach must not bring back what the agent removed
+    registration = registration.stream().filter(c -> !(c instanceof RegistryCommand.RegisterInstance r && (d.getInstanceIdsCount() == 0
+        || (r.instance().service().equals(d.getService()) && d.getInstanceIdsList().contains(r.instance().id()))))).toList();
     apply("deregister", commands);
   }
 
@@ -147,6 +151,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       long revision = 0;
       for (CompletableFuture<CommandResult> f : results) {
         CommandResult r = f.join();
+        if (r instanceof CommandResult.Rejected rejected && rejected.reason() == Reason.NOT_FOUND && what.equals("deregister")) {
+          continue; // already gone (an operator, or the agent's other broker, removed it): the agent's wish holds
+        }
         if (r instanceof CommandResult.Rejected rejected) {
           end(statusOf(rejected).withDescription(what + ": " + rejected.message()));
           return;

@@ -87,6 +87,10 @@ final class BrokerLink {
     return request("shutdown_notice", AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(graceMillis)).build());
   }
 
+  CompletableFuture<Long> deregister(String service, String instanceId) {
+    return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)).build());
+  }
+
   CompletableFuture<Long> deregisterAll() {
     return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()).build());
   }

@@ -3,17 +3,26 @@ package io.linkbridge.grpc.internal;
 import io.grpc.Status;
 import io.linkbridge.Agent;
 import io.linkbridge.HostAndPort;
+import io.linkbridge.InstanceState;
 import io.linkbridge.LinkBridgeException;
+import io.linkbridge.RegistrationRejectedException;
+import io.linkbridge.ServiceInstance;
 import io.linkbridge.spi.AgentSpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +36,8 @@ public final class GrpcAgent implements Agent {
   private static final int LINKS = 2;
 
   private final AgentSpec spec;
+  /** What the agent runs, by service and id, in registration order. Changed only under this object's lock. */
+  private final Map<String, ServiceInstance> instances = new LinkedHashMap<>();
   private final List<BrokerLink> links = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService reconnects;
   private final AtomicBoolean shutdown = new AtomicBoolean();
@@ -34,6 +45,7 @@ public final class GrpcAgent implements Agent {
 
   private GrpcAgent(AgentSpec spec) {
     this.spec = spec;
+    spec.instances().forEach(i -> instances.put(key(i.service(), i.id()), i));
     this.reconnects = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-agent-" + spec.id());
       t.setDaemon(true);
@@ -75,7 +87,7 @@ public final class GrpcAgent implements Agent {
       }
       BrokerLink link = new BrokerLink(candidate, this::lost);
       try {
-        link.register(spec.id(), spec.instances()).get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        link.register(spec.id(), List.copyOf(instances.values())).get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
         links.add(link);
         log.info("Agent {} registered with broker {}", spec.id(), candidate);
         return null;
@@ -148,6 +160,97 @@ public final class GrpcAgent implements Agent {
   @Override
   public List<String> connectedBrokers() {
     return links.stream().filter(BrokerLink::isOpen).map(l -> l.broker().toString()).toList();
+  }
+
+  @Override
+  public synchronized List<ServiceInstance> instances() {
+    return List.copyOf(instances.values());
+  }
+
+  @Override
+  public synchronized void register(ServiceInstance instance) {
+    ServiceInstance owned = Objects.requireNonNull(instance, "instance").toBuilder().agentId(spec.id()).build();
+    String key = key(owned.service(), owned.id());
+    ServiceInstance previous = instances.put(key, owned);
+    try {
+      List<ServiceInstance> all = List.copyOf(instances.values());
+      onEveryLink("register " + key, link -> link.register(spec.id(), all));
+    } catch (RuntimeException e) {
+      if (previous == null) {
+        instances.remove(key);
+      } else {
+        instances.put(key, previous);
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public synchronized void drain(String service, String instanceId) {
+    register(owned(service, instanceId).withState(InstanceState.DRAINING));
+  }
+
+  @Override
+  public synchronized void deregister(String service, String instanceId) {
+    owned(service, instanceId);
+    onEveryLink("deregister " + key(service, instanceId), link -> link.deregister(service, instanceId));
+    instances.remove(key(service, instanceId));
+  }
+
+  private ServiceInstance owned(String service, String instanceId) {
+    ServiceInstance i = instances.get(key(service, instanceId));
+    if (i == null) {
+      throw new IllegalArgumentException("agent " + spec.id() + " runs no instance " + key(service, instanceId) + "; it runs " + instances.keySet());
+    }
+    return i;
+  }
+
+  private static String key(String service, String instanceId) {
+    return service + "/" + instanceId;
+  }
+
+  /**
+   * Sends one change on every registered link (so that each broker re-attaches the agent with what it
+   * runs now) and waits for the acknowledgements. Succeeds when at least one broker committed it.
+   */
+  private void onEveryLink(String what, Function<BrokerLink, CompletableFuture<Long>> send) {
+    if (shutdown.get()) {
+      throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
+    }
+    List<BrokerLink> open = links.stream().filter(BrokerLink::isOpen).toList();
+    if (open.isEmpty()) {
+      throw new LinkBridgeException("agent " + spec.id() + " holds no broker stream now (it keeps reconnecting): cannot " + what + "; retry later");
+    }
+    List<CompletableFuture<Long>> acks = open.stream().map(send).toList();
+    List<String> failures = new ArrayList<>();
+    boolean committed = false;
+    for (int i = 0; i < open.size(); i++) {
+      try {
+        acks.get(i).get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        committed = true;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new LinkBridgeException("interrupted while waiting for " + what + " of agent " + spec.id());
+      } catch (TimeoutException e) {
+        failures.add(open.get(i).broker() + ": no answer within " + spec.connectTimeout().toMillis() + "ms");
+      } catch (ExecutionException e) {
+        Status status = Status.fromThrowable(e.getCause());
+        String why = status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
+        RegistrationRejectedException.Reason reason = switch (status.getCode()) {
+          case ALREADY_EXISTS -> RegistrationRejectedException.Reason.ALREADY_OWNED;
+          case INVALID_ARGUMENT -> RegistrationRejectedException.Reason.INVALID;
+          case PERMISSION_DENIED -> RegistrationRejectedException.Reason.NOT_OWNER;
+          default -> null;
+        };
+        if (reason != null) {
+          throw new RegistrationRejectedException(reason, "broker " + open.get(i).broker() + " refused " + what + " of agent " + spec.id() + ": " + why);
+        }
+        failures.add(open.get(i).broker() + ": " + why);
+      }
+    }
+    if (!committed) {
+      throw new LinkBridgeException("no broker committed " + what + " of agent " + spec.id() + ": " + String.join("; ", failures));
+    }
   }
 
   @Override
