@@ -9,8 +9,10 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
+import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.Pong;
@@ -67,6 +69,45 @@ class AgentServiceTest {
     assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id, ServiceInstance::agentId)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("g1", "agent-a"), org.assertj.core.groups.Tuple.tuple("g2", "agent-a"));
     assertThat(node.registry().state().agent("agent-a").orElseThrow().brokers()).containsExactly("broker-1");
+  }
+
+  @Test
+  void update_addsAndReplacesOnlyWhatItCarries_drainingOneInstanceAlone() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"), instance("g2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    long before = node.registry().revision();
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g3"))
+        .addInstances(instance("g1").toBuilder().setState(io.linkbridge.grpc.v1.InstanceState.DRAINING))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 2);
+    assertThat(agent.acks.get(1).getWhat()).isEqualTo("update");
+    assertThat(agent.acks.get(1).getRevision()).isEqualTo(before + 2); // g3 added, g1 drained; g2 untouched
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id, ServiceInstance::state).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("g1", InstanceState.DRAINING), org.assertj.core.groups.Tuple.tuple("g2", InstanceState.UP),
+        org.assertj.core.groups.Tuple.tuple("g3", InstanceState.UP));
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::agentId).containsOnly("agent-a");
+  }
+
+  @Test
+  void updateWithABadInstance_invalidArgumentNamingTheField_nothingChanged() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    long before = node.registry().revision();
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g2"))
+        .addInstances(instance("g3").toBuilder().setService(""))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(agent.closedWith.get().getDescription()).isEqualTo("update.instances[1].service must not be empty");
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty()); // the agent's stream ended: detached
+    assertThat(node.registry().revision()).isGreaterThan(before);
+    assertThat(node.registry().state().allInstances()).extracting(ServiceInstance::id).doesNotContain("g2");
+  }
+
+  @Test
+  void updateBeforeRegister_failedPrecondition() {
+    RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g1"))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(node.registry().instances("greeter")).isEmpty();
   }
 
   @Test

@@ -11,13 +11,17 @@ import io.linkbridge.grpc.v1.Ack;
 import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.grpc.v1.BrokerMessage;
 import io.linkbridge.grpc.v1.Deregister;
+import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.Ping;
 import io.linkbridge.grpc.v1.Register;
+import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.BrokerContext;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentMap;
@@ -45,7 +49,8 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   private volatile String agentId;
   private volatile long lastPongNanos;
   private long pingSequence;
-  private volatile List<RegistryCommand> registration = List.of(); // what register committed, to re-attach
+  /** What this stream registered (with later updates and deregistrations), by service/id: to re-attach the agent. */
+  private final Map<String, ServiceInstance> registered = new LinkedHashMap<>();
   private volatile boolean attaching;
   private volatile boolean draining;
   private ScheduledFuture<?> pings;
@@ -79,6 +84,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         apply("shutdown_notice", List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
       }
       case DEREGISTER -> deregister(message.getDeregister());
+      case UPDATE -> update(message.getUpdate());
       default -> end(Status.INVALID_ARGUMENT.withDescription("agent message has no kind set"));
     }
   }
@@ -95,15 +101,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       end(Status.FAILED_PRECONDITION.withDescription("this stream is registered as agent '" + agentId + "', cannot register as '" + id + "'"));
       return;
     }
-    List<RegistryCommand> commands = new ArrayList<>();
-    commands.add(new RegistryCommand.AttachAgent(id, context.brokerId()));
-    for (int i = 0; i < r.getInstancesCount(); i++) {
-      try {
-        commands.add(new RegistryCommand.RegisterInstance(ProtoMapping.fromProto(r.getInstances(i), id)));
-      } catch (IllegalArgumentException e) {
-        end(Status.INVALID_ARGUMENT.withDescription("register.instances[" + i + "]." + e.getMessage()));
-        return;
-      }
+    List<ServiceInstance> instances = instances("register", r.getInstancesList(), id);
+    if (instances == null) {
+      return;
     }
     boolean first = agentId == null;
     agentId = id;
@@ -112,13 +112,55 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (replaced != null && replaced != this) {
       replaced.supersede();
     }
-    registration = commands;
+    synchronized (registered) {
+      registered.clear();
+      instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
+    }
     attaching = true;
-    apply("register", commands).whenComplete((ok, e) -> attaching = false);
+    apply("register", registration()).whenComplete((ok, e) -> attaching = false);
     if (first) {
       long every = context.heartbeatInterval().toMillis();
       pings = pinger.scheduleAtFixedRate(this::ping, every, every, TimeUnit.MILLISECONDS);
     }
+  }
+
+  private void update(Update u) {
+    List<ServiceInstance> instances = instances("update", u.getInstancesList(), agentId);
+    if (instances == null) {
+      return;
+    }
+    synchronized (registered) {
+      instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
+    }
+    apply("update", instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
+  }
+
+  /** The model instances of a message, owned by {@code owner}; null when one breaks a rule (the stream is then ended naming it). */
+  private List<ServiceInstance> instances(String message, List<Instance> wire, String owner) {
+    List<ServiceInstance> out = new ArrayList<>();
+    for (int i = 0; i < wire.size(); i++) {
+      try {
+        out.add(ProtoMapping.fromProto(wire.get(i), owner));
+      } catch (IllegalArgumentException e) {
+        end(Status.INVALID_ARGUMENT.withDescription(message + ".instances[" + i + "]." + e.getMessage()));
+        return null;
+      }
+    }
+    return out;
+  }
+
+  /** Attach this agent to this broker and register what the stream registered. */
+  private List<RegistryCommand> registration() {
+    List<RegistryCommand> commands = new ArrayList<>();
+    commands.add(new RegistryCommand.AttachAgent(agentId, context.brokerId()));
+    synchronized (registered) {
+      registered.values().forEach(i -> commands.add(new RegistryCommand.RegisterInstance(i)));
+    }
+    return commands;
+  }
+
+  private static String key(String service, String id) {
+    return service + "/" + id;
   }
 
   private void deregister(Deregister d) {
@@ -134,9 +176,13 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         commands.add(new RegistryCommand.DeregisterInstance(d.getService(), id, agentId));
       }
     }
-    // a re-attach must not bring back what the agent removed
-    registration = registration.stream().filter(c -> !(c instanceof RegistryCommand.RegisterInstance r && (d.getInstanceIdsCount() == 0
-        || (r.instance().service().equals(d.getService()) && d.getInstanceIdsList().contains(r.instance().id()))))).toList();
+    synchronized (registered) { // a re-attach must not bring back what the agent removed
+      if (d.getInstanceIdsCount() == 0) {
+        registered.clear();
+      } else {
+        d.getInstanceIdsList().forEach(id -> registered.remove(key(d.getService(), id)));
+      }
+    }
     apply("deregister", commands);
   }
 
@@ -148,7 +194,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         end(Status.UNAVAILABLE.withDescription(what + " was not committed: " + error.getMessage() + "; retry, possibly on another broker"));
         return;
       }
-      long revision = 0;
+      long revision = results.isEmpty() ? context.registry().state().revision() : 0;
       for (CompletableFuture<CommandResult> f : results) {
         CommandResult r = f.join();
         if (r instanceof CommandResult.Rejected rejected && rejected.reason() == Reason.NOT_FOUND && what.equals("deregister")) {
@@ -198,7 +244,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (!attachedHere) {
       log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, context.brokerId());
       attaching = true;
-      apply("register", registration).whenComplete((ok, e) -> attaching = false);
+      apply("register", registration()).whenComplete((ok, e) -> attaching = false);
     }
   }
 

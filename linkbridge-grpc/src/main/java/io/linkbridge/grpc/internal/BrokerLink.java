@@ -14,6 +14,7 @@ import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Pong;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.ShutdownNotice;
+import io.linkbridge.grpc.v1.Update;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -81,6 +82,10 @@ final class BrokerLink {
   CompletableFuture<Long> register(String agentId, List<ServiceInstance> instances) {
     return request("register", AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId(agentId)
         .addAllInstances(ProtoMapping.toProto(instances))).build());
+  }
+
+  CompletableFuture<Long> update(ServiceInstance instance) {
+    return request("update", AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))).build());
   }
 
   CompletableFuture<Long> shutdownNotice(long graceMillis) {

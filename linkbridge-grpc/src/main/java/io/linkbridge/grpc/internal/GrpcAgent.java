@@ -173,8 +173,7 @@ public final class GrpcAgent implements Agent {
     String key = key(owned.service(), owned.id());
     ServiceInstance previous = instances.put(key, owned);
     try {
-      List<ServiceInstance> all = List.copyOf(instances.values());
-      onEveryLink("register " + key, link -> link.register(spec.id(), all));
+      onEveryLink("register " + key, link -> link.update(owned));
     } catch (RuntimeException e) {
       if (previous == null) {
         instances.remove(key);
