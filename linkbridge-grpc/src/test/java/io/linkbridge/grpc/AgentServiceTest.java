@@ -85,6 +85,12 @@ class AgentServiceTest {
         org.assertj.core.groups.Tuple.tuple("g1", InstanceState.DRAINING), org.assertj.core.groups.Tuple.tuple("g2", InstanceState.UP),
         org.assertj.core.groups.Tuple.tuple("g3", InstanceState.UP));
     assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::agentId).containsOnly("agent-a");
+
+    // the same change again (as the agent's second broker gets it): acknowledged, nothing new committed
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g3"))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
+    assertThat(agent.acks.get(2).getRevision()).isEqualTo(before + 2);
+    assertThat(node.registry().revision()).isEqualTo(before + 2);
   }
 
   @Test

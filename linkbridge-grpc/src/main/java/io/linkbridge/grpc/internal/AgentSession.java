@@ -15,6 +15,7 @@ import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.Ping;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
+import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.BrokerContext;
@@ -132,7 +133,10 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
-    apply("update", instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
+    // the agent sends each change to its second broker after the first committed it: no second Raft entry
+    ClusterState state = context.registry().state();
+    apply("update", instances.stream().filter(i -> !state.instance(i.service(), i.id()).map(i::equals).orElse(false))
+        .<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
   }
 
   /** The model instances of a message, owned by {@code owner}; null when one breaks a rule (the stream is then ended naming it). */

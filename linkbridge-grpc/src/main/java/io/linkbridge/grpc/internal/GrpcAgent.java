@@ -209,8 +209,9 @@ public final class GrpcAgent implements Agent {
   }
 
   /**
-   * Sends one change on every registered link (so that each broker re-attaches the agent with what it
-   * runs now) and waits for the acknowledgements. Succeeds when at least one broker committed it.
+   * Sends one change on every registered link, so that each broker re-attaches the agent with what it
+   * runs now: first on one link until committed, then on the others, which find it committed and add
+   * no Raft entry of their own. Succeeds when a broker committed it.
    */
   private void onEveryLink(String what, Function<BrokerLink, CompletableFuture<Long>> send) {
     if (shutdown.get()) {
@@ -220,35 +221,51 @@ public final class GrpcAgent implements Agent {
     if (open.isEmpty()) {
       throw new LinkBridgeException("agent " + spec.id() + " holds no broker stream now (it keeps reconnecting): cannot " + what + "; retry later");
     }
-    List<CompletableFuture<Long>> acks = open.stream().map(send).toList();
     List<String> failures = new ArrayList<>();
-    boolean committed = false;
-    for (int i = 0; i < open.size(); i++) {
-      try {
-        acks.get(i).get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        committed = true;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new LinkBridgeException("interrupted while waiting for " + what + " of agent " + spec.id());
-      } catch (TimeoutException e) {
-        failures.add(open.get(i).broker() + ": no answer within " + spec.connectTimeout().toMillis() + "ms");
-      } catch (ExecutionException e) {
-        Status status = Status.fromThrowable(e.getCause());
-        String why = status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
-        RegistrationRejectedException.Reason reason = switch (status.getCode()) {
-          case ALREADY_EXISTS -> RegistrationRejectedException.Reason.ALREADY_OWNED;
-          case INVALID_ARGUMENT -> RegistrationRejectedException.Reason.INVALID;
-          case PERMISSION_DENIED -> RegistrationRejectedException.Reason.NOT_OWNER;
-          default -> null;
-        };
-        if (reason != null) {
-          throw new RegistrationRejectedException(reason, "broker " + open.get(i).broker() + " refused " + what + " of agent " + spec.id() + ": " + why);
-        }
-        failures.add(open.get(i).broker() + ": " + why);
+    int committedOn = -1;
+    for (int i = 0; i < open.size() && committedOn < 0; i++) {
+      String failure = await(what, open.get(i), send.apply(open.get(i)));
+      if (failure == null) {
+        committedOn = i;
+      } else {
+        failures.add(failure);
       }
     }
-    if (!committed) {
+    if (committedOn < 0) {
       throw new LinkBridgeException("no broker committed " + what + " of agent " + spec.id() + ": " + String.join("; ", failures));
+    }
+    for (int i = committedOn + 1; i < open.size(); i++) {
+      BrokerLink link = open.get(i);
+      String failure = await(what, link, send.apply(link));
+      if (failure != null) {
+        log.debug("Agent {}: broker {} did not record {} ({}); it re-registers after a reconnect", spec.id(), link.broker(), what, failure);
+      }
+    }
+  }
+
+  /** Waits for one acknowledgement; returns why it failed, or null. A refusal of the registry is thrown. */
+  private String await(String what, BrokerLink link, CompletableFuture<Long> ack) {
+    try {
+      ack.get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LinkBridgeException("interrupted while waiting for " + what + " of agent " + spec.id());
+    } catch (TimeoutException e) {
+      return link.broker() + ": no answer within " + spec.connectTimeout().toMillis() + "ms";
+    } catch (ExecutionException e) {
+      Status status = Status.fromThrowable(e.getCause());
+      String why = status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
+      RegistrationRejectedException.Reason reason = switch (status.getCode()) {
+        case ALREADY_EXISTS -> RegistrationRejectedException.Reason.ALREADY_OWNED;
+        case INVALID_ARGUMENT -> RegistrationRejectedException.Reason.INVALID;
+        case PERMISSION_DENIED -> RegistrationRejectedException.Reason.NOT_OWNER;
+        default -> null;
+      };
+      if (reason != null) {
+        throw new RegistrationRejectedException(reason, "broker " + link.broker() + " refused " + what + " of agent " + spec.id() + ": " + why);
+      }
+      return link.broker() + ": " + why;
     }
   }
 
