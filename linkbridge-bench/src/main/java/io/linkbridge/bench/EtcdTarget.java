@@ -17,7 +17,7 @@ import java.util.List;
  */
 final class EtcdTarget implements Target {
   private final List<Process> processes = new ArrayList<>();
-  private final List<URI> putUris = new ArrayList<>();
+  private final List<URI> clientUris = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   @Override
@@ -41,7 +41,7 @@ final class EtcdTarget implements Target {
           "--initial-cluster", cluster.toString(), "--initial-cluster-token", "bench", "--initial-cluster-state", "new",
           "--logger", "zap", "--log-level", "error")
           .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start());
-      putUris.add(URI.create("http://127.0.0.1:" + client[i] + "/v3/kv/put"));
+      clientUris.add(URI.create("http://127.0.0.1:" + client[i]));
     }
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     for (int i = 0; i < 3; ) {
@@ -62,7 +62,7 @@ final class EtcdTarget implements Target {
     Base64.Encoder b64 = Base64.getEncoder();
     String body = "{\"key\":\"" + b64.encodeToString(("/services/bench/" + id).getBytes(StandardCharsets.UTF_8)) + "\",\"value\":\""
         + b64.encodeToString(value) + "\"}";
-    HttpRequest request = HttpRequest.newBuilder(putUris.get(member % putUris.size())).timeout(Duration.ofSeconds(30))
+    HttpRequest request = HttpRequest.newBuilder(clientUris.get(member % clientUris.size()).resolve("/v3/kv/put")).timeout(Duration.ofSeconds(30))
         .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 200 || !response.body().contains("\"header\"")) {
@@ -70,10 +70,15 @@ final class EtcdTarget implements Target {
     }
   }
 
+  /** The client URL of each member ({@code http://127.0.0.1:port}). */
+  List<URI> clientUris() {
+    return clientUris;
+  }
+
   @Override
   public void close() {
     processes.forEach(Ports::kill);
     processes.clear();
-    putUris.clear();
+    clientUris.clear();
   }
 }

@@ -1,5 +1,6 @@
 package io.linkbridge.bench;
 
+import io.linkbridge.Agent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
@@ -9,15 +10,28 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-/** Three Link Bridge brokers embedded in this JVM, Raft over gRPC on loopback, fsync before ack. */
+/**
+ * Three Link Bridge brokers embedded in this JVM, Raft over gRPC on loopback, fsync before ack. Writes
+ * go to {@code node.registry().register} of a broker, or, {@code throughAgents}, through the agent API
+ * over gRPC: one {@link Agent} per writer holding two brokers, each write an {@code agent.register}.
+ */
 final class LinkBridgeTarget implements Target {
+  private final boolean throughAgents;
   private final List<Node> nodes = new ArrayList<>();
+  private final List<String> apis = new ArrayList<>();
+  private final Map<Integer, Agent> agents = new ConcurrentHashMap<>();
+
+  LinkBridgeTarget(boolean throughAgents) {
+    this.throughAgents = throughAgents;
+  }
 
   @Override
   public String name() {
-    return "linkbridge";
+    return throughAgents ? "linkbridge-agent" : "linkbridge";
   }
 
   @Override
@@ -25,10 +39,13 @@ final class LinkBridgeTarget implements Target {
     List<Peer> peers = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
       peers.add(Peer.of("broker-" + i, "127.0.0.1:" + Ports.free()));
+      apis.add("127.0.0.1:" + Ports.free());
     }
-    for (Peer p : peers) {
-      nodes.add(LinkBridge.node().id(p.id()).raftAddress(p.raftAddress().toString()).dataDir(dir.resolve(p.id())).join(peers)
-          .electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250)).start());
+    for (int i = 0; i < 3; i++) {
+      Peer p = peers.get(i);
+      var builder = LinkBridge.node().id(p.id()).raftAddress(p.raftAddress().toString()).dataDir(dir.resolve(p.id())).join(peers)
+          .electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250));
+      nodes.add((throughAgents ? builder.address(apis.get(i)) : builder).start());
     }
     for (Node n : nodes) {
       n.ready().get(60, TimeUnit.SECONDS);
@@ -40,11 +57,18 @@ final class LinkBridgeTarget implements Target {
     // ~200 B of instance: the value becomes the instance's metadata.
     ServiceInstance instance = ServiceInstance.builder("bench").id(id).endpoint("10.20.30.40", 8443)
         .metadata("payload", new String(value, StandardCharsets.ISO_8859_1)).grpcService("bench.v1.Echo").build();
-    nodes.get(member % nodes.size()).registry().register(instance).get(30, TimeUnit.SECONDS);
+    if (throughAgents) {
+      agents.computeIfAbsent(member, m -> LinkBridge.agent().id("writer-" + m).brokers(apis.get(m % 3), apis.get((m + 1) % 3)).start())
+          .register(instance);
+    } else {
+      nodes.get(member % nodes.size()).registry().register(instance).get(30, TimeUnit.SECONDS);
+    }
   }
 
   @Override
   public void close() {
+    agents.values().forEach(Agent::close);
+    agents.clear();
     nodes.forEach(Node::shutdownNow);
     nodes.clear();
   }

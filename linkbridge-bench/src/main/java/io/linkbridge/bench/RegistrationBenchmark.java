@@ -72,10 +72,10 @@ public final class RegistrationBenchmark {
           median(rs.stream().mapToDouble(Result::p99Millis).toArray()), rs.stream().mapToDouble(Result::maxMillis).max().orElse(0),
           rs.stream().map(r -> String.format("%.0f", r.perSecond())).toList());
     }
-    if (medians.containsKey("linkbridge")) {
-      for (String system : systems) {
-        if (!system.equals("linkbridge")) {
-          System.out.printf("linkbridge / %s = %.2fx%n", system, medians.get("linkbridge") / medians.get(system));
+    for (String ours : List.of("linkbridge", "linkbridge-agent")) {
+      for (String peer : List.of("etcd", "zookeeper")) {
+        if (medians.containsKey(ours) && medians.containsKey(peer)) {
+          System.out.printf("%s / %s = %.2fx%n", ours, peer, medians.get(ours) / medians.get(peer));
         }
       }
     }
@@ -86,10 +86,11 @@ public final class RegistrationBenchmark {
   private static Result measure(String system, int run, Path dir, int writes, int writers) throws Exception {
     Files.createDirectories(dir);
     try (Target target = switch (system) {
-      case "linkbridge" -> new LinkBridgeTarget();
+      case "linkbridge" -> new LinkBridgeTarget(false);
+      case "linkbridge-agent" -> new LinkBridgeTarget(true);
       case "etcd" -> new EtcdTarget();
       case "zookeeper" -> new ZooKeeperTarget();
-      default -> throw new IllegalArgumentException("unknown system " + system + "; known: linkbridge, etcd, zookeeper");
+      default -> throw new IllegalArgumentException("unknown system " + system + "; known: linkbridge, linkbridge-agent, etcd, zookeeper");
     }) {
       target.start(dir);
       byte[] value = new byte[VALUE_BYTES];
@@ -147,13 +148,13 @@ public final class RegistrationBenchmark {
     }
   }
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] v = values.clone();
     Arrays.sort(v);
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
-  private static String cpuModel() {
+  static String cpuModel() {
     try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
       return lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
     } catch (IOException e) {
@@ -161,7 +162,7 @@ public final class RegistrationBenchmark {
     }
   }
 
-  private static void deleteRecursively(Path root) throws IOException {
+  static void deleteRecursively(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }

@@ -20,6 +20,7 @@ final class ZooKeeperTarget implements Target {
   private static final String SERVER_CLASSPATH = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar";
   private final List<Process> processes = new ArrayList<>();
   private final List<ZooKeeper> sessions = new ArrayList<>();
+  private final List<String> connectStrings = new ArrayList<>();
 
   @Override
   public String name() {
@@ -35,7 +36,7 @@ final class ZooKeeperTarget implements Target {
       Path data = Files.createDirectories(dir.resolve("zk" + (i + 1)));
       Files.writeString(data.resolve("myid"), Integer.toString(i + 1));
       StringBuilder cfg = new StringBuilder()
-          .append("tickTime=500\ninitLimit=20\nsyncLimit=10\nforceSync=yes\nadmin.enableServer=false\n")
+          .append("tickTime=500\ninitLimit=20\nsyncLimit=10\nforceSync=yes\nadmin.enableServer=false\nmaxClientCnxns=0\n")
           .append("dataDir=").append(data).append('\n')
           .append("clientPort=").append(client[i]).append("\nclientPortAddress=127.0.0.1\n");
       for (int j = 0; j < 3; j++) {
@@ -48,6 +49,7 @@ final class ZooKeeperTarget implements Target {
     }
     for (int i = 0; i < 3; i++) {
       CountDownLatch connected = new CountDownLatch(1);
+      connectStrings.add("127.0.0.1:" + client[i]);
       ZooKeeper zk = new ZooKeeper("127.0.0.1:" + client[i], 30_000, e -> {
         if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
           connected.countDown();
@@ -79,6 +81,16 @@ final class ZooKeeperTarget implements Target {
     sessions.get(member % sessions.size()).create("/services/" + id, value, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
   }
 
+  /** The client address of each server. */
+  List<String> connectStrings() {
+    return connectStrings;
+  }
+
+  /** The session this target writes through on server {@code member % 3}. */
+  ZooKeeper session(int member) {
+    return sessions.get(member % sessions.size());
+  }
+
   @Override
   public void close() {
     for (ZooKeeper zk : sessions) {
@@ -89,6 +101,7 @@ final class ZooKeeperTarget implements Target {
       }
     }
     sessions.clear();
+    connectStrings.clear();
     processes.forEach(Ports::kill);
     processes.clear();
   }

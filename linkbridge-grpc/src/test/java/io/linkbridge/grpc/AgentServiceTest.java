@@ -12,6 +12,7 @@ import io.linkbridge.Node;
 import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Instance;
@@ -86,11 +87,28 @@ class AgentServiceTest {
         org.assertj.core.groups.Tuple.tuple("g3", InstanceState.UP));
     assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::agentId).containsOnly("agent-a");
 
-    // the same change again (as the agent's second broker gets it): acknowledged, nothing new committed
-    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g3"))).build());
+    // a change committed through the agent's other broker: acknowledged, recorded, nothing committed
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g4")).setCommittedElsewhere(true)).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
     assertThat(agent.acks.get(2).getRevision()).isEqualTo(before + 2);
     assertThat(node.registry().revision()).isEqualTo(before + 2);
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1", "g2", "g3");
+  }
+
+  @Test
+  void detachedByTheLeadersCleanUp_theBrokerReattachesWithEverythingTheStreamRegisteredUpdatedAndDeregistered() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"), instance("g2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g3")).setCommittedElsewhere(true)).build());
+    agent.send(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService("greeter").addInstanceIds("g2")).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1"); // g3 was only recorded
+
+    node.registry().execute(new RegistryCommand.DetachBroker("broker-1")).join(); // as the leader does for an unreachable broker
+    // at its next ping the broker finds the agent detached and attaches it again with what the stream runs now
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.registry().instances("greeter"))
+        .extracting(ServiceInstance::id).containsExactly("g1", "g3"));
+    assertThat(agent.closedWith.get()).isNull();
   }
 
   @Test

@@ -15,7 +15,6 @@ import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.Ping;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
-import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.BrokerContext;
@@ -133,10 +132,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
-    // the agent sends each change to its second broker after the first committed it: no second Raft entry
-    ClusterState state = context.registry().state();
-    apply("update", instances.stream().filter(i -> !state.instance(i.service(), i.id()).map(i::equals).orElse(false))
-        .<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
+    apply("update", u.getCommittedElsewhere() ? List.of() : instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
   }
 
   /** The model instances of a message, owned by {@code owner}; null when one breaks a rule (the stream is then ended naming it). */
@@ -187,7 +183,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         d.getInstanceIdsList().forEach(id -> registered.remove(key(d.getService(), id)));
       }
     }
-    apply("deregister", commands);
+    apply("deregister", d.getCommittedElsewhere() ? List.of() : commands);
   }
 
   /** Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal. */

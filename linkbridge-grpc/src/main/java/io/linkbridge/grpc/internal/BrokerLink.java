@@ -84,16 +84,20 @@ final class BrokerLink {
         .addAllInstances(ProtoMapping.toProto(instances))).build());
   }
 
-  CompletableFuture<Long> update(ServiceInstance instance) {
-    return request("update", AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))).build());
+  /** Adds or replaces one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
+  CompletableFuture<Long> update(ServiceInstance instance, boolean committedElsewhere) {
+    return request("update", AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))
+        .setCommittedElsewhere(committedElsewhere)).build());
   }
 
   CompletableFuture<Long> shutdownNotice(long graceMillis) {
     return request("shutdown_notice", AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(graceMillis)).build());
   }
 
-  CompletableFuture<Long> deregister(String service, String instanceId) {
-    return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)).build());
+  /** Removes one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
+  CompletableFuture<Long> deregister(String service, String instanceId, boolean committedElsewhere) {
+    return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)
+        .setCommittedElsewhere(committedElsewhere)).build());
   }
 
   CompletableFuture<Long> deregisterAll() {

@@ -28,11 +28,13 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
   private final Registry registry;
   private final EventHistory history;
   private final Executor watchExecutor;
+  private final WatchEvents watchEvents;
 
   DiscoveryEndpoint(Registry registry, EventHistory history, Executor watchExecutor) {
     this.registry = registry;
     this.history = history;
     this.watchExecutor = watchExecutor;
+    this.watchEvents = new WatchEvents(registry);
   }
 
   @Override
@@ -79,7 +81,7 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
       return;
     }
     ServerCallStreamObserver<WatchEvent> out = (ServerCallStreamObserver<WatchEvent>) response;
-    WatchStream watch = new WatchStream(request.getService(), registry, out, watchExecutor);
+    WatchStream watch = new WatchStream(request.getService(), registry, watchEvents, out, watchExecutor);
     java.util.concurrent.atomic.AtomicReference<AutoCloseable> subscription = new java.util.concurrent.atomic.AtomicReference<>(() -> {});
     // Set before anything is sent: no message goes out while the call is still being set up.
     out.setOnCancelHandler(() -> {

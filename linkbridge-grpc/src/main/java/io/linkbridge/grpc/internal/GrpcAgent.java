@@ -22,7 +22,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -173,7 +173,7 @@ public final class GrpcAgent implements Agent {
     String key = key(owned.service(), owned.id());
     ServiceInstance previous = instances.put(key, owned);
     try {
-      onEveryLink("register " + key, link -> link.update(owned));
+      onEveryLink("register " + key, (link, elsewhere) -> link.update(owned, elsewhere));
     } catch (RuntimeException e) {
       if (previous == null) {
         instances.remove(key);
@@ -192,7 +192,7 @@ public final class GrpcAgent implements Agent {
   @Override
   public synchronized void deregister(String service, String instanceId) {
     owned(service, instanceId);
-    onEveryLink("deregister " + key(service, instanceId), link -> link.deregister(service, instanceId));
+    onEveryLink("deregister " + key(service, instanceId), (link, elsewhere) -> link.deregister(service, instanceId, elsewhere));
     instances.remove(key(service, instanceId));
   }
 
@@ -210,10 +210,10 @@ public final class GrpcAgent implements Agent {
 
   /**
    * Sends one change on every registered link, so that each broker re-attaches the agent with what it
-   * runs now: first on one link until committed, then on the others, which find it committed and add
-   * no Raft entry of their own. Succeeds when a broker committed it.
+   * runs now: first on one link until committed, then on the others marked committed elsewhere, so
+   * they only record it. Succeeds when a broker committed it.
    */
-  private void onEveryLink(String what, Function<BrokerLink, CompletableFuture<Long>> send) {
+  private void onEveryLink(String what, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
     if (shutdown.get()) {
       throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
     }
@@ -224,7 +224,7 @@ public final class GrpcAgent implements Agent {
     List<String> failures = new ArrayList<>();
     int committedOn = -1;
     for (int i = 0; i < open.size() && committedOn < 0; i++) {
-      String failure = await(what, open.get(i), send.apply(open.get(i)));
+      String failure = await(what, open.get(i), send.apply(open.get(i), false));
       if (failure == null) {
         committedOn = i;
       } else {
@@ -236,7 +236,7 @@ public final class GrpcAgent implements Agent {
     }
     for (int i = committedOn + 1; i < open.size(); i++) {
       BrokerLink link = open.get(i);
-      String failure = await(what, link, send.apply(link));
+      String failure = await(what, link, send.apply(link, true));
       if (failure != null) {
         log.debug("Agent {}: broker {} did not record {} ({}); it re-registers after a reconnect", spec.id(), link.broker(), what, failure);
       }

@@ -3,7 +3,6 @@ package io.linkbridge.grpc.internal;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.linkbridge.Registry;
-import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.RegistryEvent;
@@ -23,6 +22,7 @@ final class WatchStream implements Consumer<RegistryEvent> {
 
   private final String service;
   private final Registry registry;
+  private final WatchEvents events;
   private final ServerCallStreamObserver<WatchEvent> out;
   private final Executor executor;
   private final ArrayDeque<WatchEvent> queue = new ArrayDeque<>();
@@ -31,9 +31,10 @@ final class WatchStream implements Consumer<RegistryEvent> {
   private boolean closed;
   private long lastQueued;
 
-  WatchStream(String service, Registry registry, ServerCallStreamObserver<WatchEvent> out, Executor executor) {
+  WatchStream(String service, Registry registry, WatchEvents events, ServerCallStreamObserver<WatchEvent> out, Executor executor) {
     this.service = service;
     this.registry = registry;
+    this.events = events;
     this.out = out;
     this.executor = executor;
   }
@@ -42,7 +43,7 @@ final class WatchStream implements Consumer<RegistryEvent> {
   synchronized void startWithSnapshot() {
     ClusterState state = registry.state();
     baseline = state.revision();
-    enqueue(snapshot(state));
+    enqueue(WatchEvents.snapshot(state, service));
   }
 
   /** Queues events from history; later events above {@code upTo} follow. */
@@ -64,33 +65,10 @@ final class WatchStream implements Consumer<RegistryEvent> {
   }
 
   private void convert(RegistryEvent e) {
-    if (e.type() == RegistryEvent.Type.STATE_RESTORED) {
-      enqueue(snapshot(registry.state()));
-      return;
+    WatchEvent converted = events.of(e, service);
+    if (converted != null) {
+      enqueue(converted);
     }
-    ServiceInstance i = e.instance();
-    if (i == null || !i.service().equals(service)) {
-      return;
-    }
-    WatchEvent.Builder b = WatchEvent.newBuilder().setRevision(e.revision()).setInstance(ProtoMapping.toProto(i));
-    switch (e.type()) {
-      case INSTANCE_REGISTERED -> b.setType(WatchEvent.Type.ADDED);
-      case INSTANCE_DEREGISTERED -> b.setType(WatchEvent.Type.REMOVED);
-      default -> {
-        if (i.takesCalls() || i.state() != io.linkbridge.InstanceState.DRAINING) {
-          b.setType(WatchEvent.Type.UPDATED);
-        } else {
-          b.setType(WatchEvent.Type.SHUTDOWN_NOTICE).addAllAlternatives(ProtoMapping.toProto(
-              registry.state().instances(service).stream().filter(x -> x.takesCalls() && !x.id().equals(i.id())).toList()));
-        }
-      }
-    }
-    enqueue(b.build());
-  }
-
-  private WatchEvent snapshot(ClusterState state) {
-    return WatchEvent.newBuilder().setType(WatchEvent.Type.SNAPSHOT).setRevision(state.revision())
-        .addAllSnapshot(ProtoMapping.toProto(state.instances(service))).build();
   }
 
   private void enqueue(WatchEvent e) {
