@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -39,7 +40,9 @@ final class LinkBridgeFanout implements FanoutTarget {
   private final List<LinkBridgeClient> clients = new ArrayList<>();
   private final Map<String, Agent> agents = new HashMap<>();
   private final Map<String, Process> agentProcesses = new HashMap<>();
+  private static final Duration GRACE = Duration.ofMillis(300);
   private EventSink removals;
+  private CompletableFuture<Void> shutdown;
   private int watchers;
   private Path dir;
 
@@ -146,12 +149,18 @@ final class LinkBridgeFanout implements FanoutTarget {
       agentProcesses.remove(key).destroyForcibly();
     } else {
       removals.expect(key);
-      agents.remove(key).shutdown(Duration.ZERO); // notice, then deregister at once
+      Agent leaving = agents.remove(key);
+      // notice -> DRAINING -> grace -> deregister, in the background: the notice's fan-out is measured
+      // alone, as in production, where the grace outlasts it
+      shutdown = CompletableFuture.runAsync(() -> leaving.shutdown(GRACE));
     }
   }
 
   @Override
-  public void settle(String key) {
+  public void settle(String key) throws Exception {
+    if (shutdown != null) {
+      shutdown.get(30, TimeUnit.SECONDS);
+    }
     removals.await(watchers, 30_000);
   }
 

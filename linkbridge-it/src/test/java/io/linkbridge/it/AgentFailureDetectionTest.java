@@ -6,13 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.AgentStatus;
-import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.it.process.RawAgentMain;
-import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
+import io.linkbridge.testing.TestCluster;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -43,31 +41,19 @@ class AgentFailureDetectionTest {
   static final Duration COMMIT_ALLOWANCE = Duration.ofMillis(300);
 
   @TempDir Path dir;
-  private final List<Node> brokers = new ArrayList<>();
-  private final List<Integer> apiPorts = new ArrayList<>();
+  private TestCluster cluster;
+  private List<Node> brokers;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final ConcurrentHashMap<Integer, Long> removedAt = new ConcurrentHashMap<>();
   private Process agent;
 
   @BeforeEach
-  void startCluster() throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
-      apiPorts.add(FreePorts.next());
-    }
+  void startCluster() {
+    cluster = TestCluster.serving(dir, 3, b -> b.electionTimeout(Duration.ofMillis(1000)).heartbeatInterval(HEARTBEAT)
+        .agentTimeout(HEARTBEAT.multipliedBy(TIMEOUT_INTERVALS))).start();
+    brokers = cluster.running();
     for (int i = 0; i < 3; i++) {
-      Node n = LinkBridge.node().id(peers.get(i).id()).raftAddress(peers.get(i).raftAddress().toString())
-          .address("127.0.0.1:" + apiPorts.get(i)).dataDir(dir.resolve(peers.get(i).id())).join(peers)
-          .electionTimeout(Duration.ofMillis(1000)).heartbeatInterval(HEARTBEAT).agentTimeout(HEARTBEAT.multipliedBy(TIMEOUT_INTERVALS)).start();
-      NodeLeakCheck.track(n);
-      brokers.add(n);
-      channels.add(NettyChannelBuilder.forAddress("127.0.0.1", apiPorts.get(i)).usePlaintext().build());
-    }
-    for (Node n : brokers) {
-      n.ready().get(60, TimeUnit.SECONDS);
-    }
-    for (int i = 0; i < 3; i++) {
+      channels.add(NettyChannelBuilder.forTarget(cluster.api(i)).usePlaintext().build());
       int broker = i;
       Watches.watch(channels.get(i), "orders", e -> {
         if (e.getType() == WatchEvent.Type.REMOVED) {
@@ -83,13 +69,12 @@ class AgentFailureDetectionTest {
       agent.destroyForcibly();
     }
     channels.forEach(ManagedChannel::shutdownNow);
-    brokers.forEach(Node::shutdownNow);
+    cluster.close();
   }
 
   private void startAgentOnTwoBrokers() throws Exception {
     agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m", "-cp",
-        System.getProperty("java.class.path"), RawAgentMain.class.getName(), "agent-x", "orders", "orders-1",
-        "127.0.0.1:" + apiPorts.get(0), "127.0.0.1:" + apiPorts.get(1))
+        System.getProperty("java.class.path"), RawAgentMain.class.getName(), "agent-x", "orders", "orders-1", cluster.api(0), cluster.api(1))
         .redirectError(dir.resolve("agent.log").toFile()).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(agent.getInputStream(), StandardCharsets.UTF_8));
     assertThat(out.readLine()).isEqualTo("registered");

@@ -9,11 +9,10 @@ import io.linkbridge.InstanceEvent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeClient;
 import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.Watch;
-import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
+import io.linkbridge.testing.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,30 +36,20 @@ class ClientFailoverTest {
       .enableAutoFailover(true).continuousRetry(true).build();
 
   @TempDir Path dir;
-  private final List<Node> brokers = new ArrayList<>();
-  private final List<String> api = new ArrayList<>();
+  private TestCluster cluster;
+  private List<Node> brokers;
+  private List<String> api;
 
   @BeforeEach
-  void startCluster() throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
-      api.add("127.0.0.1:" + FreePorts.next());
-    }
-    for (int i = 0; i < 3; i++) {
-      Node n = LinkBridge.node().id(peers.get(i).id()).raftAddress(peers.get(i).raftAddress().toString()).address(api.get(i))
-          .dataDir(dir.resolve(peers.get(i).id())).join(peers).electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100)).start();
-      NodeLeakCheck.track(n);
-      brokers.add(n);
-    }
-    for (Node n : brokers) {
-      n.ready().get(60, TimeUnit.SECONDS);
-    }
+  void startCluster() {
+    cluster = TestCluster.serving(dir, 3, b -> b).start();
+    brokers = cluster.running();
+    api = List.of(cluster.api(0), cluster.api(1), cluster.api(2));
   }
 
   @AfterEach
   void stopCluster() {
-    brokers.forEach(Node::shutdownNow);
+    cluster.close();
   }
 
   private static ServiceInstance order(int i) {

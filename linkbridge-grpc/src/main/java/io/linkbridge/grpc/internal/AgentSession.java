@@ -69,8 +69,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (ended.get()) {
       return;
     }
+    long sequence = message.getSequence();
     if (message.getKindCase() == AgentMessage.KindCase.REGISTER) {
-      register(message.getRegister());
+      register(message.getRegister(), sequence);
       return;
     }
     if (agentId == null) {
@@ -81,15 +82,15 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       case PONG -> lastPongNanos = System.nanoTime();
       case SHUTDOWN_NOTICE -> {
         draining = true;
-        apply("shutdown_notice", List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
+        apply("shutdown_notice", sequence, List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
       }
-      case DEREGISTER -> deregister(message.getDeregister());
-      case UPDATE -> update(message.getUpdate());
+      case DEREGISTER -> deregister(message.getDeregister(), sequence);
+      case UPDATE -> update(message.getUpdate(), sequence);
       default -> end(Status.INVALID_ARGUMENT.withDescription("agent message has no kind set"));
     }
   }
 
-  private void register(Register r) {
+  private void register(Register r, long sequence) {
     String id = r.getAgentId();
     try {
       new AgentInfo(id, AgentStatus.ALIVE, Set.of()); // the agent-id rule of the model
@@ -117,14 +118,14 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
     attaching = true;
-    apply("register", registration()).whenComplete((ok, e) -> attaching = false);
+    apply("register", sequence, registration()).whenComplete((ok, e) -> attaching = false);
     if (first) {
       long every = context.heartbeatInterval().toMillis();
       pings = pinger.scheduleAtFixedRate(this::ping, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
-  private void update(Update u) {
+  private void update(Update u, long sequence) {
     List<ServiceInstance> instances = instances("update", u.getInstancesList(), agentId);
     if (instances == null) {
       return;
@@ -132,7 +133,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
-    apply("update", u.getCommittedElsewhere() ? List.of() : instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
+    apply("update", sequence, u.getCommittedElsewhere() ? List.of() : instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
   }
 
   /** The model instances of a message, owned by {@code owner}; null when one breaks a rule (the stream is then ended naming it). */
@@ -163,7 +164,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     return service + "/" + id;
   }
 
-  private void deregister(Deregister d) {
+  private void deregister(Deregister d, long sequence) {
     List<RegistryCommand> commands = new ArrayList<>();
     if (d.getInstanceIdsCount() == 0) {
       for (ServiceInstance i : context.registry().state().allInstances()) {
@@ -183,11 +184,11 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         d.getInstanceIdsList().forEach(id -> registered.remove(key(d.getService(), id)));
       }
     }
-    apply("deregister", d.getCommittedElsewhere() ? List.of() : commands);
+    apply("deregister", sequence, d.getCommittedElsewhere() ? List.of() : commands);
   }
 
   /** Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal. */
-  private CompletableFuture<Void> apply(String what, List<RegistryCommand> commands) {
+  private CompletableFuture<Void> apply(String what, long sequence, List<RegistryCommand> commands) {
     List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
       if (error != null) {
@@ -206,7 +207,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         }
         revision = Math.max(revision, ((CommandResult.Applied) r).revision());
       }
-      send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what)).build());
+      send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what).setSequence(sequence)).build());
     });
   }
 
@@ -244,7 +245,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (!attachedHere) {
       log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, context.brokerId());
       attaching = true;
-      apply("register", registration()).whenComplete((ok, e) -> attaching = false);
+      apply("register", 0, registration()).whenComplete((ok, e) -> attaching = false);
     }
   }
 

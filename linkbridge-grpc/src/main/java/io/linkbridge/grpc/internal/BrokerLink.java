@@ -20,17 +20,19 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * One agent's stream to one broker: sends register, answers pings, and completes a future per
- * message kind when the broker acknowledges it. Reports its loss once to {@code onLost}.
+ * message when the broker acknowledges it (matched by the message's sequence). Reports its loss once to {@code onLost}.
  */
 final class BrokerLink {
   private final HostAndPort broker;
   private final ManagedChannel channel;
   private final StreamObserver<AgentMessage> requests;
-  private final Map<String, CompletableFuture<Long>> awaitingAck = new ConcurrentHashMap<>();
+  private final Map<Long, CompletableFuture<Long>> awaitingAck = new ConcurrentHashMap<>(); // by message sequence
+  private final AtomicLong sequence = new AtomicLong();
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
 
   BrokerLink(HostAndPort broker, Consumer<BrokerLink> onLost) {
@@ -43,7 +45,7 @@ final class BrokerLink {
           send(AgentMessage.newBuilder().setPong(Pong.newBuilder().setSequence(m.getPing().getSequence())).build());
         } else if (m.hasAck()) {
           Ack ack = m.getAck();
-          CompletableFuture<Long> f = awaitingAck.remove(ack.getWhat());
+          CompletableFuture<Long> f = awaitingAck.remove(ack.getSequence()); // 0: the broker re-registered on its own
           if (f != null) {
             f.complete(ack.getRevision());
           }
@@ -80,37 +82,42 @@ final class BrokerLink {
   }
 
   CompletableFuture<Long> register(String agentId, List<ServiceInstance> instances) {
-    return request("register", AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId(agentId)
-        .addAllInstances(ProtoMapping.toProto(instances))).build());
+    return request(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId(agentId)
+        .addAllInstances(ProtoMapping.toProto(instances))));
   }
 
   /** Adds or replaces one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
   CompletableFuture<Long> update(ServiceInstance instance, boolean committedElsewhere) {
-    return request("update", AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))
-        .setCommittedElsewhere(committedElsewhere)).build());
+    return request(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))
+        .setCommittedElsewhere(committedElsewhere)));
   }
 
   CompletableFuture<Long> shutdownNotice(long graceMillis) {
-    return request("shutdown_notice", AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(graceMillis)).build());
+    return request(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(graceMillis)));
   }
 
   /** Removes one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
   CompletableFuture<Long> deregister(String service, String instanceId, boolean committedElsewhere) {
-    return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)
-        .setCommittedElsewhere(committedElsewhere)).build());
+    return request(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)
+        .setCommittedElsewhere(committedElsewhere)));
   }
 
   CompletableFuture<Long> deregisterAll() {
-    return request("deregister", AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()).build());
+    return request(AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()));
   }
 
-  private CompletableFuture<Long> request(String what, AgentMessage message) {
+  /** Sends a message numbered for its Ack; the future completes with the revision the Ack carries. */
+  private CompletableFuture<Long> request(AgentMessage.Builder message) {
     CompletableFuture<Long> f = new CompletableFuture<>();
     if (!isOpen()) {
       return CompletableFuture.failedFuture(closed.join().asRuntimeException());
     }
-    awaitingAck.put(what, f);
-    send(message);
+    long seq = sequence.incrementAndGet();
+    awaitingAck.put(seq, f);
+    send(message.setSequence(seq).build());
+    if (!isOpen() && awaitingAck.remove(seq) != null) { // lost meanwhile: lost() may have missed this future
+      f.completeExceptionally(closed.join().asRuntimeException());
+    }
     return f;
   }
 

@@ -211,7 +211,7 @@ public final class GrpcAgent implements Agent {
   /**
    * Sends one change on every registered link, so that each broker re-attaches the agent with what it
    * runs now: first on one link until committed, then on the others marked committed elsewhere, so
-   * they only record it. Succeeds when a broker committed it.
+   * they only record it (not waited for: the stream keeps the order). Succeeds when a broker committed it.
    */
   private void onEveryLink(String what, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
     if (shutdown.get()) {
@@ -236,10 +236,11 @@ public final class GrpcAgent implements Agent {
     }
     for (int i = committedOn + 1; i < open.size(); i++) {
       BrokerLink link = open.get(i);
-      String failure = await(what, link, send.apply(link, true));
-      if (failure != null) {
-        log.debug("Agent {}: broker {} did not record {} ({}); it re-registers after a reconnect", spec.id(), link.broker(), what, failure);
-      }
+      send.apply(link, true).whenComplete((revision, e) -> { // in stream order; nobody needs to wait for it
+        if (e != null) {
+          log.debug("Agent {}: broker {} did not record {} ({}); the agent registers again when it reconnects", spec.id(), link.broker(), what, e.toString());
+        }
+      });
     }
   }
 
