@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.Agent;
 import io.linkbridge.InstanceState;
 import io.linkbridge.LinkBridge;
+import io.linkbridge.LinkBridgeClient;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.RegistrationRejectedException;
@@ -22,6 +23,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -86,13 +89,24 @@ class JavaAgentTest {
   }
 
   @Test
-  void shutdown_everyWatcherGetsTheNoticeWithAlternatives_thenTheRemoval() {
+  void shutdown_everyWatcherGetsTheNoticeWithAlternatives_noClientIsGivenItAfterwards_thenTheRemoval() throws Exception {
     List<String> all = apiAddresses;
     try (Agent other = LinkBridge.agent().id("agent-b").brokers(all.get(2)).register(greeter("greeter-2")).start()) {
       Agent leaving = LinkBridge.agent().id("agent-a1").brokers(all.get(0), all.get(1)).register(greeter("greeter-1")).start();
       List<List<WatchEvent>> watchers = List.of(watch(0), watch(1), watch(2));
       await().atMost(Duration.ofSeconds(5)).until(() -> watchers.stream().allMatch(w -> w.size() == 1));
-      leaving.shutdown(Duration.ofMillis(300));
+      CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> leaving.shutdown(Duration.ofSeconds(2)));
+      await().atMost(Duration.ofSeconds(5)).until(() -> watchers.stream().allMatch(w -> w.size() >= 2));
+      // after the notice, within the grace period: still registered (DRAINING), but no client is given it
+      for (int i = 0; i < 3; i++) {
+        try (LinkBridgeClient client = LinkBridge.client().brokers(all.get(i)).build()) {
+          assertThat(brokers.get(i).registry().state().instance("greeter", "greeter-1")).get()
+              .satisfies(d -> assertThat(d.state()).isEqualTo(InstanceState.DRAINING));
+          assertThat(client.discover("greeter")).extracting(ServiceInstance::id).containsExactly("greeter-2");
+          assertThat(client.alternatives("greeter", Set.of())).extracting(ServiceInstance::id).containsExactly("greeter-2");
+        }
+      }
+      shutdown.get(10, TimeUnit.SECONDS);
       await().atMost(Duration.ofSeconds(10)).until(() -> watchers.stream().allMatch(w -> w.size() >= 3));
       for (List<WatchEvent> w : watchers) {
         WatchEvent notice = w.get(1);
