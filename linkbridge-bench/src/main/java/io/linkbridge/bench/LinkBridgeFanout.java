@@ -4,8 +4,6 @@ import io.linkbridge.Agent;
 import io.linkbridge.InstanceEvent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeClient;
-import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -33,14 +31,13 @@ final class LinkBridgeFanout implements FanoutTarget {
   static final String SERVICE = "bench";
   private static final int WATCHES_PER_CLIENT = 10;
   static final int STABLE_INSTANCES = 10;
+  private static final Duration GRACE = Duration.ofMillis(300);
 
   private final boolean kill;
-  private final List<Node> nodes = new ArrayList<>();
-  private final List<String> apis = new ArrayList<>();
+  private LinkBridgeCluster cluster;
   private final List<LinkBridgeClient> clients = new ArrayList<>();
   private final Map<String, Agent> agents = new HashMap<>();
   private final Map<String, Process> agentProcesses = new HashMap<>();
-  private static final Duration GRACE = Duration.ofMillis(300);
   private EventSink removals;
   private CompletableFuture<Void> shutdown;
   private int watchers;
@@ -66,26 +63,14 @@ final class LinkBridgeFanout implements FanoutTarget {
     this.dir = dir;
     this.watchers = watchers;
     this.removals = kill ? sink : new EventSink();
-    List<Peer> peers = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + Ports.free()));
-      apis.add("127.0.0.1:" + Ports.free());
-    }
-    for (int i = 0; i < 3; i++) {
-      Peer p = peers.get(i);
-      nodes.add(LinkBridge.node().id(p.id()).raftAddress(p.raftAddress().toString()).address(apis.get(i)).dataDir(dir.resolve(p.id()))
-          .join(peers).electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250)).start());
-    }
-    for (Node n : nodes) {
-      n.ready().get(60, TimeUnit.SECONDS);
-    }
-    var stable = LinkBridge.agent().id("agent-stable").brokers(apis.get(0), apis.get(1));
+    cluster = new LinkBridgeCluster(dir, true);
+    var stable = LinkBridge.agent().id("agent-stable").brokers(cluster.apis.get(0), cluster.apis.get(1));
     for (int i = 0; i < STABLE_INSTANCES; i++) {
       stable.register(instance("stable-" + i));
     }
     agents.put("stable", stable.start());
     for (int w = 0; w < watchers; w += WATCHES_PER_CLIENT) {
-      LinkBridgeClient c = LinkBridge.client().brokers(apis.get(clients.size() % 3)).build();
+      LinkBridgeClient c = LinkBridge.client().brokers(cluster.apis.get(clients.size() % 3)).build();
       clients.add(c);
       for (int i = w; i < Math.min(watchers, w + WATCHES_PER_CLIENT); i++) {
         c.watch(SERVICE, e -> {
@@ -106,7 +91,7 @@ final class LinkBridgeFanout implements FanoutTarget {
       return;
     }
     for (int k = 0; k < keys.size(); k++) {
-      agents.put(keys.get(k), LinkBridge.agent().id("agent-" + keys.get(k)).brokers(apis.get(k % 3), apis.get((k + 1) % 3))
+      agents.put(keys.get(k), LinkBridge.agent().id("agent-" + keys.get(k)).brokers(cluster.apis.get(k % 3), cluster.apis.get((k + 1) % 3))
           .register(instance(keys.get(k))).start());
     }
   }
@@ -121,7 +106,7 @@ final class LinkBridgeFanout implements FanoutTarget {
     for (int k = 0; k < keys.size(); k++) {
       String key = keys.get(k);
       agentProcesses.put(key, new ProcessBuilder(java, "-Xmx48m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classPath(),
-          BenchAgentMain.class.getName(), "agent-" + key, key, apis.get(k % 3), apis.get((k + 1) % 3))
+          BenchAgentMain.class.getName(), "agent-" + key, key, cluster.apis.get(k % 3), cluster.apis.get((k + 1) % 3))
           .redirectError(dir.resolve("agent-" + key + ".log").toFile()).start());
     }
     for (String key : keys) {
@@ -169,6 +154,8 @@ final class LinkBridgeFanout implements FanoutTarget {
     agents.values().forEach(Agent::close);
     agentProcesses.values().forEach(Ports::kill);
     clients.forEach(LinkBridgeClient::close);
-    nodes.forEach(Node::shutdownNow);
+    if (cluster != null) {
+      cluster.close();
+    }
   }
 }

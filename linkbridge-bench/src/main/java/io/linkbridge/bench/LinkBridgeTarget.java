@@ -2,14 +2,9 @@ package io.linkbridge.bench;
 
 import io.linkbridge.Agent;
 import io.linkbridge.LinkBridge;
-import io.linkbridge.Node;
-import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +16,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class LinkBridgeTarget implements Target {
   private final boolean throughAgents;
-  private final List<Node> nodes = new ArrayList<>();
-  private final List<String> apis = new ArrayList<>();
+  private LinkBridgeCluster cluster;
   private final Map<Integer, Agent> agents = new ConcurrentHashMap<>();
 
   LinkBridgeTarget(boolean throughAgents) {
@@ -36,20 +30,7 @@ final class LinkBridgeTarget implements Target {
 
   @Override
   public void start(Path dir) throws Exception {
-    List<Peer> peers = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      peers.add(Peer.of("broker-" + i, "127.0.0.1:" + Ports.free()));
-      apis.add("127.0.0.1:" + Ports.free());
-    }
-    for (int i = 0; i < 3; i++) {
-      Peer p = peers.get(i);
-      var builder = LinkBridge.node().id(p.id()).raftAddress(p.raftAddress().toString()).dataDir(dir.resolve(p.id())).join(peers)
-          .electionTimeout(Duration.ofMillis(750)).heartbeatInterval(Duration.ofMillis(250));
-      nodes.add((throughAgents ? builder.address(apis.get(i)) : builder).start());
-    }
-    for (Node n : nodes) {
-      n.ready().get(60, TimeUnit.SECONDS);
-    }
+    cluster = new LinkBridgeCluster(dir, throughAgents);
   }
 
   @Override
@@ -58,10 +39,11 @@ final class LinkBridgeTarget implements Target {
     ServiceInstance instance = ServiceInstance.builder("bench").id(id).endpoint("10.20.30.40", 8443)
         .metadata("payload", new String(value, StandardCharsets.ISO_8859_1)).grpcService("bench.v1.Echo").build();
     if (throughAgents) {
-      agents.computeIfAbsent(member, m -> LinkBridge.agent().id("writer-" + m).brokers(apis.get(m % 3), apis.get((m + 1) % 3)).start())
+      agents.computeIfAbsent(member, m -> LinkBridge.agent().id("writer-" + m).brokers(cluster.apis.get(m % 3), cluster.apis.get((m + 1) % 3))
+          .start())
           .register(instance);
     } else {
-      nodes.get(member % nodes.size()).registry().register(instance).get(30, TimeUnit.SECONDS);
+      cluster.nodes.get(member % 3).registry().register(instance).get(30, TimeUnit.SECONDS);
     }
   }
 
@@ -69,7 +51,8 @@ final class LinkBridgeTarget implements Target {
   public void close() {
     agents.values().forEach(Agent::close);
     agents.clear();
-    nodes.forEach(Node::shutdownNow);
-    nodes.clear();
+    if (cluster != null) {
+      cluster.close();
+    }
   }
 }
