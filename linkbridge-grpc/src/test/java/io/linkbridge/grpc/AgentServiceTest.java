@@ -127,6 +127,19 @@ class AgentServiceTest {
   }
 
   @Test
+  void deregisterWithoutAService_invalidArgumentNamingTheField_nothingCommitted() {
+    RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    long before = node.registry().revision();
+    agent.send(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().addInstanceIds("g1")).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(agent.closedWith.get().getDescription()).isEqualTo("deregister.service must not be empty");
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty()); // its stream ended: detached
+    assertThat(node.registry().revision()).isEqualTo(before + 2); // the detach and the removal it brings, nothing else
+  }
+
+  @Test
   void updateBeforeRegister_failedPrecondition() {
     RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g1"))).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);

@@ -173,7 +173,15 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         }
       }
     } else {
-      for (String id : d.getInstanceIdsList()) {
+      for (int i = 0; i < d.getInstanceIdsCount(); i++) {
+        String id = d.getInstanceIds(i);
+        try {
+          ServiceInstance.builder(d.getService()).id(id); // the model's service-name and id rules
+        } catch (IllegalArgumentException e) {
+          String field = e.getMessage().startsWith("service") ? "deregister." : "deregister.instance_ids[" + i + "]: ";
+          end(Status.INVALID_ARGUMENT.withDescription(field + e.getMessage()));
+          return;
+        }
         commands.add(new RegistryCommand.DeregisterInstance(d.getService(), id, agentId));
       }
     }
