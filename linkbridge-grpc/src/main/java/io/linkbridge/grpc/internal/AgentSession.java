@@ -173,16 +173,21 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         }
       }
     } else {
+      ServiceInstance.Builder rules; // the model's service-name and id rules
+      try {
+        rules = ServiceInstance.builder(d.getService());
+      } catch (IllegalArgumentException e) {
+        end(Status.INVALID_ARGUMENT.withDescription("deregister." + e.getMessage()));
+        return;
+      }
       for (int i = 0; i < d.getInstanceIdsCount(); i++) {
-        String id = d.getInstanceIds(i);
         try {
-          ServiceInstance.builder(d.getService()).id(id); // the model's service-name and id rules
+          rules.id(d.getInstanceIds(i));
         } catch (IllegalArgumentException e) {
-          String field = e.getMessage().startsWith("service") ? "deregister." : "deregister.instance_ids[" + i + "]: ";
-          end(Status.INVALID_ARGUMENT.withDescription(field + e.getMessage()));
+          end(Status.INVALID_ARGUMENT.withDescription("deregister.instance_ids[" + i + "]: " + e.getMessage()));
           return;
         }
-        commands.add(new RegistryCommand.DeregisterInstance(d.getService(), id, agentId));
+        commands.add(new RegistryCommand.DeregisterInstance(d.getService(), d.getInstanceIds(i), agentId));
       }
     }
     synchronized (registered) { // a re-attach must not bring back what the agent removed
@@ -203,7 +208,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         end(Status.UNAVAILABLE.withDescription(what + " was not committed: " + error.getMessage() + "; retry, possibly on another broker"));
         return;
       }
-      long revision = results.isEmpty() ? context.registry().state().revision() : 0;
+      long revision = 0;
       for (CompletableFuture<CommandResult> f : results) {
         CommandResult r = f.join();
         if (r instanceof CommandResult.Rejected rejected && rejected.reason() == Reason.NOT_FOUND && what.equals("deregister")) {
@@ -214,6 +219,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
           return;
         }
         revision = Math.max(revision, ((CommandResult.Applied) r).revision());
+      }
+      if (revision == 0) { // nothing to commit (recorded only, or already gone): the revision this broker is at
+        revision = context.registry().state().revision();
       }
       send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what).setSequence(sequence)).build());
     });
