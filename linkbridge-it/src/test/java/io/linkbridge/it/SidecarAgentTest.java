@@ -71,7 +71,7 @@ class SidecarAgentTest {
   @BeforeEach
   void start() throws Exception {
     assertThat(JAR).as("the sidecar jar; build it with mvn -pl linkbridge-agent package").isRegularFile();
-    cluster = TestCluster.serving(dir, 3, b -> b).start();
+    cluster = TestCluster.serving(dir, 3, b -> b); // started by each test
     for (int i = 0; i < 3; i++) {
       channels.add(NettyChannelBuilder.forTarget(cluster.api(i)).usePlaintext().build());
     }
@@ -104,17 +104,23 @@ class SidecarAgentTest {
   }
 
   private void startSidecarForBothServices() throws IOException {
+    cluster.start();
+    launchSidecarForBothServices();
+    awaitOnEveryBroker(instances -> instances.stream().filter(ServiceInstance::takesCalls).count() == 2);
+  }
+
+  private void launchSidecarForBothServices() throws IOException {
     sidecar = startSidecar(config("""
         agent:
           id: greeter-sidecar
           brokers: [%s, %s, %s]
+          connectTimeout: 500ms
           shutdownGrace: 500ms
           health: {interval: 100ms, timeout: 100ms, unreachableAfter: 2}
           instances:
             - {service: greeter, id: greeter-1, host: 127.0.0.1, port: %d, grpcServices: [helloworld.Greeter]}
             - {service: greeter, id: greeter-2, host: 127.0.0.1, port: %d}
         """.formatted(cluster.api(0), cluster.api(1), cluster.api(2), services[0].port, services[1].port)));
-    awaitOnEveryBroker(instances -> instances.stream().filter(ServiceInstance::takesCalls).count() == 2);
   }
 
   private void awaitOnEveryBroker(Predicate<List<ServiceInstance>> condition) {
@@ -182,6 +188,15 @@ class SidecarAgentTest {
     startSidecarForBothServices();
     sidecar.destroyForcibly(); // SIGKILL: no notice, the brokers' ping timeout finds it
     awaitOnEveryBroker(List::isEmpty);
+  }
+
+  @Test
+  void brokersNotUpYet_theSidecarRetriesUntilTheyAre() throws Exception {
+    launchSidecarForBothServices();
+    await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(dir.resolve("sidecar.log")).contains("found no broker"));
+    cluster.start();
+    awaitOnEveryBroker(instances -> instances.stream().filter(ServiceInstance::takesCalls).count() == 2);
+    assertThat(sidecar.isAlive()).isTrue();
   }
 
   @Test
