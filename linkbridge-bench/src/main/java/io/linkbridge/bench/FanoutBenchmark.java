@@ -32,21 +32,15 @@ public final class FanoutBenchmark {
   record Result(String system, int run, double p50Millis, double p99Millis, double maxMillis, double firstP50Millis) {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>(Map.of("--runs", "3", "--watchers", "1000", "--events", "100",
-        "--systems", "linkbridge,linkbridge-sigkill,etcd,zookeeper", "--dir", System.getProperty("java.io.tmpdir")));
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      if (!opts.containsKey(args[i])) {
-        throw new IllegalArgumentException("unknown option " + args[i] + "; options: " + opts.keySet());
-      }
-      opts.put(args[i], args[i + 1]);
-    }
+    Map<String, String> opts = BenchSupport.options(args, Map.of("--runs", "3", "--watchers", "1000", "--events", "100",
+        "--systems", "linkbridge,linkbridge-sigkill,etcd,zookeeper"));
     int runs = Integer.parseInt(opts.get("--runs"));
     int watchers = Integer.parseInt(opts.get("--watchers"));
     int events = Integer.parseInt(opts.get("--events"));
     List<String> systems = List.of(opts.get("--systems").split(","));
     Path root = Files.createTempDirectory(Path.of(opts.get("--dir")), "linkbridge-fanout");
 
-    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), RegistrationBenchmark.cpuModel(),
+    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), BenchSupport.cpuModel(),
         System.getProperty("java.version"), root);
     System.out.printf("workload: %d watchers over 3 members on loopback, %d warm-up + %d measured events, one at a time, %d runs, systems %s%n",
         watchers, WARMUP_EVENTS, events, runs, systems);
@@ -65,11 +59,11 @@ public final class FanoutBenchmark {
     Map<String, double[]> medians = new LinkedHashMap<>();
     for (String system : systems) {
       List<Result> rs = results.stream().filter(r -> r.system().equals(system)).toList();
-      double p50 = RegistrationBenchmark.median(rs.stream().mapToDouble(Result::p50Millis).toArray());
-      double p99 = RegistrationBenchmark.median(rs.stream().mapToDouble(Result::p99Millis).toArray());
+      double p50 = BenchSupport.median(rs.stream().mapToDouble(Result::p50Millis).toArray());
+      double p99 = BenchSupport.median(rs.stream().mapToDouble(Result::p99Millis).toArray());
       medians.put(system, new double[] {p50, p99});
       System.out.printf("| %s | %.2f | %.2f | %.2f | %.2f | %s |%n", system, p50, p99, rs.stream().mapToDouble(Result::maxMillis).max().orElse(0),
-          RegistrationBenchmark.median(rs.stream().mapToDouble(Result::firstP50Millis).toArray()),
+          BenchSupport.median(rs.stream().mapToDouble(Result::firstP50Millis).toArray()),
           rs.stream().map(r -> String.format("%.1f / %.1f", r.p50Millis(), r.p99Millis())).toList());
     }
     if (medians.containsKey("linkbridge")) {
@@ -80,7 +74,7 @@ public final class FanoutBenchmark {
         }
       }
     }
-    RegistrationBenchmark.deleteRecursively(root);
+    BenchSupport.deleteRecursively(root);
     System.exit(0);
   }
 
@@ -124,7 +118,7 @@ public final class FanoutBenchmark {
       Arrays.sort(first);
       return new Result(system, run, percentile(last, 0.50), percentile(last, 0.99), last[last.length - 1] / 1e6, percentile(first, 0.50));
     } finally {
-      RegistrationBenchmark.deleteRecursively(dir);
+      BenchSupport.deleteRecursively(dir);
     }
   }
 

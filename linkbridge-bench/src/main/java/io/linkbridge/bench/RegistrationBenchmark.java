@@ -1,11 +1,9 @@
 package io.linkbridge.bench;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +11,6 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 
 /**
  * Registration throughput and latency of a 3-member cluster under concurrent writers, for Link Bridge
@@ -33,21 +30,15 @@ public final class RegistrationBenchmark {
   record Result(String system, int run, double perSecond, double p50Millis, double p99Millis, double maxMillis) {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new LinkedHashMap<>(Map.of("--runs", "3", "--writes", "20000", "--writers", "32",
-        "--systems", "linkbridge,etcd,zookeeper", "--dir", System.getProperty("java.io.tmpdir")));
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      if (!opts.containsKey(args[i])) {
-        throw new IllegalArgumentException("unknown option " + args[i] + "; options: " + opts.keySet());
-      }
-      opts.put(args[i], args[i + 1]);
-    }
+    Map<String, String> opts = BenchSupport.options(args, Map.of("--runs", "3", "--writes", "20000", "--writers", "32",
+        "--systems", "linkbridge,etcd,zookeeper"));
     int runs = Integer.parseInt(opts.get("--runs"));
     int writes = Integer.parseInt(opts.get("--writes"));
     int writers = Integer.parseInt(opts.get("--writers"));
     List<String> systems = List.of(opts.get("--systems").split(","));
     Path root = Files.createTempDirectory(Path.of(opts.get("--dir")), "linkbridge-bench");
 
-    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), cpuModel(),
+    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), BenchSupport.cpuModel(),
         System.getProperty("java.version"), root);
     System.out.printf("workload: %d writers, %d warm-up + %d measured writes of ~%d B, 3 members on loopback, %d runs, systems interleaved%n",
         writers, WARMUP_WRITES, writes, VALUE_BYTES, runs, systems);
@@ -66,10 +57,10 @@ public final class RegistrationBenchmark {
     Map<String, Double> medians = new LinkedHashMap<>();
     for (String system : systems) {
       List<Result> rs = results.stream().filter(r -> r.system().equals(system)).toList();
-      double median = median(rs.stream().mapToDouble(Result::perSecond).toArray());
+      double median = BenchSupport.median(rs.stream().mapToDouble(Result::perSecond).toArray());
       medians.put(system, median);
-      System.out.printf("| %s | %.0f | %.2f | %.2f | %.0f | %s |%n", system, median, median(rs.stream().mapToDouble(Result::p50Millis).toArray()),
-          median(rs.stream().mapToDouble(Result::p99Millis).toArray()), rs.stream().mapToDouble(Result::maxMillis).max().orElse(0),
+      System.out.printf("| %s | %.0f | %.2f | %.2f | %.0f | %s |%n", system, median, BenchSupport.median(rs.stream().mapToDouble(Result::p50Millis).toArray()),
+          BenchSupport.median(rs.stream().mapToDouble(Result::p99Millis).toArray()), rs.stream().mapToDouble(Result::maxMillis).max().orElse(0),
           rs.stream().map(r -> String.format("%.0f", r.perSecond())).toList());
     }
     for (String ours : List.of("linkbridge", "linkbridge-agent")) {
@@ -79,7 +70,7 @@ public final class RegistrationBenchmark {
         }
       }
     }
-    deleteRecursively(root);
+    BenchSupport.deleteRecursively(root);
     System.exit(0);
   }
 
@@ -106,7 +97,7 @@ public final class RegistrationBenchmark {
       long[] all = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
       return new Result(system, run, writes / seconds, all[all.length / 2] / 1e6, all[(int) (all.length * 0.99)] / 1e6, all[all.length - 1] / 1e6);
     } finally {
-      deleteRecursively(dir);
+      BenchSupport.deleteRecursively(dir);
     }
   }
 
@@ -148,28 +139,4 @@ public final class RegistrationBenchmark {
     }
   }
 
-  static double median(double[] values) {
-    double[] v = values.clone();
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  }
-
-  static String cpuModel() {
-    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      return lines.filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
-    } catch (IOException e) {
-      return "unknown CPU";
-    }
-  }
-
-  static void deleteRecursively(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 }
