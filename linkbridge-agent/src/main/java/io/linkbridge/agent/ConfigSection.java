@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.function.Function;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.common.FlowStyle;
 import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
@@ -21,6 +22,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.NodeTuple;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.SequenceNode;
+import org.snakeyaml.engine.v2.nodes.Tag;
 
 /**
  * One mapping of a YAML configuration file, read strictly: every value is read as the type its key
@@ -33,7 +35,7 @@ final class ConfigSection {
   private final String path;
   private final Node node;
   private final Map<String, NodeTuple> entries = new LinkedHashMap<>();
-  private final Set<String> read = new LinkedHashSet<>();
+  private final Set<String> known = new LinkedHashSet<>(); // the keys this section takes, from keys(...)
 
   private ConfigSection(String source, String path, Node node) {
     this.source = source;
@@ -73,8 +75,7 @@ final class ConfigSection {
 
   /** The nested mapping at {@code key}, or an empty one when the key is absent. */
   ConfigSection sectionOrEmpty(String key) {
-    return has(key) ? section(key) : new ConfigSection(source, child(key), new MappingNode(org.snakeyaml.engine.v2.nodes.Tag.MAP,
-        List.of(), org.snakeyaml.engine.v2.common.FlowStyle.AUTO));
+    return has(key) ? section(key) : new ConfigSection(source, child(key), new MappingNode(Tag.MAP, List.of(), FlowStyle.AUTO));
   }
 
   /** The list of mappings at {@code key}, which must be present and not empty. */
@@ -112,7 +113,7 @@ final class ConfigSection {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw error(valueNode(key), "must be a whole number in " + min + ".." + max + ", was '" + v + "'", key);
+    throw error(required(key), "must be a whole number in " + min + ".." + max + ", was '" + v + "'", key);
   }
 
   Duration duration(String key, Duration fallback, Duration min) {
@@ -121,7 +122,7 @@ final class ConfigSection {
     }
     Duration d = convert(key, v -> Durations.parse(key, v));
     if (d.compareTo(min) < 0) {
-      throw error(valueNode(key), "must be at least " + Durations.format(min) + ", was " + string(key), key);
+      throw error(required(key), "must be at least " + Durations.format(min) + ", was " + string(key), key);
     }
     return d;
   }
@@ -165,7 +166,7 @@ final class ConfigSection {
     try {
       return parse.apply(v);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(where(valueNode(key)) + qualified(e.getMessage()));
+      throw new ConfigException(where(required(key)) + qualified(e.getMessage()));
     }
   }
 
@@ -178,19 +179,19 @@ final class ConfigSection {
     return path.isEmpty() ? modelMessage : path + "." + modelMessage;
   }
 
-  /** Fails on the first key no getter asked for, naming the keys this section knows. */
+  /** Fails on the first key not declared with {@link #keys}, naming the keys this section takes. */
   void rejectUnknownKeys() {
     for (Map.Entry<String, NodeTuple> e : entries.entrySet()) {
-      if (!read.contains(e.getKey())) {
+      if (!known.contains(e.getKey())) {
         throw new ConfigException(where(e.getValue().getKeyNode()) + child(e.getKey()) + " is not a known key; "
-            + (read.isEmpty() ? "this section takes no keys" : "the keys here are " + String.join(", ", read)));
+            + (known.isEmpty() ? "this section takes no keys" : "the keys here are " + String.join(", ", known)));
       }
     }
   }
 
-  /** Declares the keys this section reads (for {@link #rejectUnknownKeys()}) even when they are absent. */
+  /** Declares the keys this section takes, for {@link #rejectUnknownKeys()}. */
   ConfigSection keys(String... known) {
-    read.addAll(List.of(known));
+    this.known.addAll(List.of(known));
     return this;
   }
 
@@ -200,10 +201,6 @@ final class ConfigSection {
       throw error(key + " is required");
     }
     return t.getValueNode();
-  }
-
-  private Node valueNode(String key) {
-    return required(key);
   }
 
   private List<Node> sequence(String key) {
