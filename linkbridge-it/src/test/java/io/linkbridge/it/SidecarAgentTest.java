@@ -191,6 +191,25 @@ class SidecarAgentTest {
   }
 
   @Test
+  void healthServiceTheInstanceDoesNotKnow_neverRegistered_theLogSaysWhatToSet() throws Exception {
+    cluster.start();
+    sidecar = startSidecar(config("""
+        agent:
+          id: greeter-sidecar
+          brokers: [%s]
+          health: {interval: 100ms, timeout: 100ms}
+          instances:
+            - {service: greeter, id: greeter-1, host: 127.0.0.1, port: %d, healthService: helloworld.Missing}
+            - {service: greeter, id: greeter-2, host: 127.0.0.1, port: %d}
+        """.formatted(cluster.api(0), services[0].port, services[1].port)));
+    awaitOnEveryBroker(instances -> instances.stream().map(ServiceInstance::id).toList().equals(List.of("greeter-2")));
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(dir.resolve("sidecar.log"))
+        .contains("greeter/greeter-1: health check at 127.0.0.1:" + services[0].port + " failed: NOT_FOUND"));
+    assertThat(Files.readString(dir.resolve("sidecar.log"))).contains("does not know 'helloworld.Missing': set healthService");
+    assertThat(cluster.node(0).registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("greeter-2");
+  }
+
+  @Test
   void brokersNotUpYet_theSidecarRetriesUntilTheyAre() throws Exception {
     launchSidecarForBothServices();
     await().atMost(Duration.ofSeconds(20)).until(() -> Files.readString(dir.resolve("sidecar.log")).contains("found no broker"));
