@@ -19,31 +19,63 @@ import java.util.TreeSet;
  */
 public final class ClusterState {
   /** The state before the first command. */
-  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty());
+  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty());
 
   private final long revision;
   private final SortedTreap<SortedTreap<ServiceInstance>> services;
   private final SortedTreap<AgentInfo> agents;
+  /** Derived from {@code services}, never stored: each agent's instances by {@link #byAgentKey}. */
+  private final SortedTreap<SortedTreap<ServiceInstance>> byAgent;
   private volatile Long checksum;
 
-  ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents) {
+  ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
+      SortedTreap<SortedTreap<ServiceInstance>> byAgent) {
     this.revision = revision;
     this.services = services;
     this.agents = agents;
+    this.byAgent = byAgent;
+  }
+
+  /**
+   * An instance's key in its agent's index: service, then id, so that an agent's instances come in
+   * the order of {@link #allInstances()} ({@code \0} sorts before every character a name may hold).
+   */
+  static String byAgentKey(ServiceInstance i) {
+    return i.service() + '\0' + i.id();
   }
 
   /** Builds a state from a full list of instances and agents (used when restoring a snapshot). */
   public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents) {
     SortedTreap<SortedTreap<ServiceInstance>> services = SortedTreap.empty();
+    SortedTreap<SortedTreap<ServiceInstance>> byAgent = SortedTreap.empty();
     for (ServiceInstance i : instances) {
-      SortedTreap<ServiceInstance> m = services.get(i.service());
-      services = services.put(i.service(), (m == null ? SortedTreap.<ServiceInstance>empty() : m).put(i.id(), i));
+      services = putNested(services, i.service(), i.id(), i);
+      if (!i.agentId().isEmpty()) {
+        byAgent = putNested(byAgent, i.agentId(), byAgentKey(i), i);
+      }
     }
     SortedTreap<AgentInfo> agentMap = SortedTreap.empty();
     for (AgentInfo a : agents) {
       agentMap = agentMap.put(a.id(), a);
     }
-    return new ClusterState(revision, services, agentMap);
+    return new ClusterState(revision, services, agentMap, byAgent);
+  }
+
+  /** {@code tree} with {@code value} under {@code inner} in the map under {@code outer}. */
+  static SortedTreap<SortedTreap<ServiceInstance>> putNested(SortedTreap<SortedTreap<ServiceInstance>> tree, String outer, String inner,
+      ServiceInstance value) {
+    SortedTreap<ServiceInstance> m = tree.get(outer);
+    return tree.put(outer, (m == null ? SortedTreap.<ServiceInstance>empty() : m).put(inner, value));
+  }
+
+  /** {@code tree} without the entry {@code inner} of the map under {@code outer}; an emptied map goes too. */
+  static SortedTreap<SortedTreap<ServiceInstance>> removeNested(SortedTreap<SortedTreap<ServiceInstance>> tree, String outer, String inner) {
+    SortedTreap<ServiceInstance> m = tree.get(outer);
+    if (m == null) {
+      return tree;
+    }
+    m = m.remove(inner);
+    return m.isEmpty() ? tree.remove(outer) : tree.put(outer, m);
   }
 
   /** The revision: the number of changes applied since the registry was created. */
@@ -116,6 +148,16 @@ public final class ClusterState {
 
   SortedTreap<AgentInfo> agentsTree() {
     return agents;
+  }
+
+  SortedTreap<SortedTreap<ServiceInstance>> byAgentTree() {
+    return byAgent;
+  }
+
+  /** The instances an agent owns, sorted by service then id. */
+  public List<ServiceInstance> instancesOf(String agentId) {
+    SortedTreap<ServiceInstance> m = byAgent.get(agentId);
+    return m == null ? List.of() : Collections.unmodifiableList(m.values());
   }
 
   @Override

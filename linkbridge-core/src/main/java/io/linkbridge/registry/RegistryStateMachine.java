@@ -114,16 +114,18 @@ public final class RegistryStateMachine implements StateMachine {
     private long revision;
     private SortedTreap<SortedTreap<ServiceInstance>> services;
     private SortedTreap<AgentInfo> agents;
+    private SortedTreap<SortedTreap<ServiceInstance>> byAgent;
     private final List<RegistryEvent> events = new ArrayList<>();
 
     Mutation(ClusterState base) {
       revision = base.revision();
       services = base.servicesTree();
       agents = base.agentsTree();
+      byAgent = base.byAgentTree();
     }
 
     ClusterState build() {
-      return new ClusterState(revision, services, agents);
+      return new ClusterState(revision, services, agents, byAgent);
     }
 
     CommandResult apply(RegistryCommand command) {
@@ -250,14 +252,10 @@ public final class RegistryStateMachine implements StateMachine {
       putAgent(new AgentInfo(agent.id(), AgentStatus.DEAD, Set.of()));
     }
 
+    /** The agent's instances, in the order of every service then id (the order their events take). */
     private List<ServiceInstance> instancesOf(String agentId) {
-      List<ServiceInstance> owned = new ArrayList<>();
-      services.forEach((name, m) -> m.forEach((id, i) -> {
-        if (i.agentId().equals(agentId)) {
-          owned.add(i);
-        }
-      }));
-      return owned;
+      SortedTreap<ServiceInstance> m = byAgent.get(agentId);
+      return m == null ? List.of() : m.values();
     }
 
     private ServiceInstance instance(String service, String id) {
@@ -266,14 +264,26 @@ public final class RegistryStateMachine implements StateMachine {
     }
 
     private void put(ServiceInstance i) {
-      SortedTreap<ServiceInstance> m = services.get(i.service());
-      services = services.put(i.service(), (m == null ? SortedTreap.<ServiceInstance>empty() : m).put(i.id(), i));
+      ServiceInstance existing = instance(i.service(), i.id());
+      if (existing != null && !existing.agentId().equals(i.agentId())) {
+        unindex(existing);
+      }
+      services = ClusterState.putNested(services, i.service(), i.id(), i);
+      if (!i.agentId().isEmpty()) {
+        byAgent = ClusterState.putNested(byAgent, i.agentId(), ClusterState.byAgentKey(i), i);
+      }
     }
 
     private void remove(ServiceInstance i) {
-      SortedTreap<ServiceInstance> m = services.get(i.service()).remove(i.id());
-      services = m.isEmpty() ? services.remove(i.service()) : services.put(i.service(), m);
+      services = ClusterState.removeNested(services, i.service(), i.id());
+      unindex(i);
       event(RegistryEvent.Type.INSTANCE_DEREGISTERED, i, null);
+    }
+
+    private void unindex(ServiceInstance i) {
+      if (!i.agentId().isEmpty()) {
+        byAgent = ClusterState.removeNested(byAgent, i.agentId(), ClusterState.byAgentKey(i));
+      }
     }
 
     private void putAgent(AgentInfo agent) {

@@ -91,6 +91,33 @@ class RegistryPropertyTest {
   }
 
   @ParameterizedTest
+  @ValueSource(longs = {21, 22, 23, 24})
+  void agentIndex_alwaysTheAgentsInstancesInServiceThenIdOrder_alsoAfterARestore(long seed) throws IOException {
+    Random r = new Random(seed);
+    List<RegistryCommand> commands = randomCommands(r, 2000);
+    RegistryStateMachine sm = new RegistryStateMachine();
+    int agentOwned = 0;
+    for (int i = 0; i < commands.size(); i += 20) {
+      applyInBatches(sm, commands.subList(i, Math.min(commands.size(), i + 20)), r);
+      assertIndexMatchesAScan(sm.state());
+      agentOwned += (int) sm.state().allInstances().stream().filter(x -> !x.agentId().isEmpty()).count();
+    }
+    assertThat(agentOwned).as("agent-owned instances seen over the checkpoints").isPositive();
+    ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
+    sm.snapshot(snapshot);
+    RegistryStateMachine restored = new RegistryStateMachine();
+    restored.restore(new ByteArrayInputStream(snapshot.toByteArray()));
+    assertIndexMatchesAScan(restored.state());
+  }
+
+  private static void assertIndexMatchesAScan(ClusterState state) {
+    for (String agent : List.of("a0", "a1", "a2", "a3", "a4")) {
+      assertThat(state.instancesOf(agent)).as("instances of %s at revision %d", agent, state.revision())
+          .containsExactlyElementsOf(state.allInstances().stream().filter(i -> i.agentId().equals(agent)).toList());
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(longs = {11, 12, 13})
   void eventRevisions_formAGapFreeSequenceEndingAtTheStateRevision(long seed) {
     RegistryStateMachine sm = new RegistryStateMachine();

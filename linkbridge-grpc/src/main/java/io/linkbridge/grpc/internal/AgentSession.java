@@ -167,10 +167,8 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   private void deregister(Deregister d, long sequence) {
     List<RegistryCommand> commands = new ArrayList<>();
     if (d.getInstanceIdsCount() == 0) {
-      for (ServiceInstance i : context.registry().state().allInstances()) {
-        if (i.agentId().equals(agentId)) {
-          commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
-        }
+      for (ServiceInstance i : context.registry().state().instancesOf(agentId)) {
+        commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
       }
     } else {
       ServiceInstance.Builder rules; // the model's service-name and id rules
