@@ -22,8 +22,10 @@ import io.linkbridge.registry.RegistryCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 
 /** Converts the registry model to and from its protobuf log and snapshot encoding. Stateless; thread-safe. */
 public final class RegistryCodec {
@@ -156,7 +158,8 @@ public final class RegistryCodec {
       b.addInstances(toProto(i));
     }
     for (AgentInfo a : state.agents()) {
-      b.addAgents(Agent.newBuilder().setId(a.id()).setStatus(toProto(a.status())).addAllBrokers(a.brokers()));
+      b.addAgents(Agent.newBuilder().setId(a.id()).setStatus(toProto(a.status())).addAllBrokers(a.brokers())
+          .setDeadSince(state.deadSince(a.id()).orElse(0)));
     }
     return deterministic(b.build());
   }
@@ -168,10 +171,12 @@ public final class RegistryCodec {
       instances.add(fromProto(i));
     }
     List<AgentInfo> agents = new ArrayList<>(s.getAgentsCount());
+    Map<String, Long> deadSince = new HashMap<>();
     for (Agent a : s.getAgentsList()) {
       agents.add(new AgentInfo(a.getId(), fromProto(a.getStatus()), new HashSet<>(a.getBrokersList())));
+      deadSince.put(a.getId(), a.getDeadSince());
     }
-    return ClusterState.of(s.getRevision(), instances, agents);
+    return ClusterState.of(s.getRevision(), instances, agents, deadSince);
   }
 
   private static byte[] deterministic(MessageLite message) {

@@ -1,6 +1,7 @@
 package io.linkbridge.registry;
 
 import io.linkbridge.AgentInfo;
+import io.linkbridge.AgentStatus;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
 import java.nio.ByteBuffer;
@@ -9,7 +10,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -19,21 +22,24 @@ import java.util.TreeSet;
  */
 public final class ClusterState {
   /** The state before the first command. */
-  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty());
+  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty());
 
   private final long revision;
   private final SortedTreap<SortedTreap<ServiceInstance>> services;
   private final SortedTreap<AgentInfo> agents;
   /** Derived from {@code services}, never stored: each agent's instances by {@link #byAgentKey}. */
   private final SortedTreap<SortedTreap<ServiceInstance>> byAgent;
+  /** The DEAD agents, by id: the revision at which each died. */
+  private final SortedTreap<Long> deadSince;
   private volatile Long checksum;
 
   ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
-      SortedTreap<SortedTreap<ServiceInstance>> byAgent) {
+      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince) {
     this.revision = revision;
     this.services = services;
     this.agents = agents;
     this.byAgent = byAgent;
+    this.deadSince = deadSince;
   }
 
   /**
@@ -44,8 +50,16 @@ public final class ClusterState {
     return i.service() + '\0' + i.id();
   }
 
-  /** Builds a state from a full list of instances and agents (used when restoring a snapshot). */
+  /** Builds a state from a full list of instances and agents; DEAD agents died at revision 0. */
   public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents) {
+    return of(revision, instances, agents, Map.of());
+  }
+
+  /**
+   * Builds a state from a full list of instances and agents (used when restoring a snapshot);
+   * {@code deadSince} gives the revision at which each DEAD agent died (0 when absent).
+   */
+  public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents, Map<String, Long> deadSince) {
     SortedTreap<SortedTreap<ServiceInstance>> services = SortedTreap.empty();
     SortedTreap<SortedTreap<ServiceInstance>> byAgent = SortedTreap.empty();
     for (ServiceInstance i : instances) {
@@ -55,10 +69,14 @@ public final class ClusterState {
       }
     }
     SortedTreap<AgentInfo> agentMap = SortedTreap.empty();
+    SortedTreap<Long> dead = SortedTreap.empty();
     for (AgentInfo a : agents) {
       agentMap = agentMap.put(a.id(), a);
+      if (a.status() == AgentStatus.DEAD) {
+        dead = dead.put(a.id(), deadSince.getOrDefault(a.id(), 0L));
+      }
     }
-    return new ClusterState(revision, services, agentMap, byAgent);
+    return new ClusterState(revision, services, agentMap, byAgent, dead);
   }
 
   /** {@code tree} with {@code value} under {@code inner} in the map under {@code outer}. */
@@ -154,6 +172,16 @@ public final class ClusterState {
     return byAgent;
   }
 
+  SortedTreap<Long> deadSinceTree() {
+    return deadSince;
+  }
+
+  /** For a DEAD agent, the revision at which it died. */
+  public OptionalLong deadSince(String agentId) {
+    Long r = deadSince.get(agentId);
+    return r == null ? OptionalLong.empty() : OptionalLong.of(r);
+  }
+
   /** The instances an agent owns, sorted by service then id. */
   public List<ServiceInstance> instancesOf(String agentId) {
     SortedTreap<ServiceInstance> m = byAgent.get(agentId);
@@ -162,7 +190,8 @@ public final class ClusterState {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ClusterState other && revision == other.revision && services.equals(other.services) && agents.equals(other.agents);
+    return o instanceof ClusterState other && revision == other.revision && services.equals(other.services) && agents.equals(other.agents)
+        && deadSince.equals(other.deadSince);
   }
 
   @Override

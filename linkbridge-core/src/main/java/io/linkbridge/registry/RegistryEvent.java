@@ -25,6 +25,8 @@ public record RegistryEvent(long revision, Type type, ServiceInstance instance, 
     INSTANCE_DEREGISTERED,
     /** An agent's status or broker attachments changed. */
     AGENT_UPDATED,
+    /** A DEAD agent was forgotten: the registry keeps only the most recently dead ones. */
+    AGENT_REMOVED,
     /** The whole state was replaced from a snapshot; listeners should reload. */
     STATE_RESTORED
   }
@@ -35,7 +37,7 @@ public record RegistryEvent(long revision, Type type, ServiceInstance instance, 
     if (instanceEvent && instance == null) {
       throw new IllegalArgumentException(type + " needs an instance");
     }
-    if (type == Type.AGENT_UPDATED && agent == null) {
+    if ((type == Type.AGENT_UPDATED || type == Type.AGENT_REMOVED) && agent == null) {
       throw new IllegalArgumentException(type + " needs an agent");
     }
   }

@@ -35,8 +35,25 @@ import org.slf4j.LoggerFactory;
 public final class RegistryStateMachine implements StateMachine {
   private static final Logger log = LoggerFactory.getLogger(RegistryStateMachine.class);
 
+  /**
+   * How many DEAD agents the registry remembers; beyond it the one that died first is forgotten
+   * ({@link RegistryEvent.Type#AGENT_REMOVED}). A constant, not a setting: every replica must apply
+   * the same rule.
+   */
+  public static final int DEAD_AGENTS_KEPT = 1_000;
+
+  private final int deadAgentsKept;
   private volatile ClusterState state = ClusterState.EMPTY;
   private final List<Consumer<RegistryEvent>> listeners = new CopyOnWriteArrayList<>();
+
+  public RegistryStateMachine() {
+    this(DEAD_AGENTS_KEPT);
+  }
+
+  /** For tests that need the forgetting of DEAD agents to happen sooner. */
+  RegistryStateMachine(int deadAgentsKept) {
+    this.deadAgentsKept = deadAgentsKept;
+  }
 
   /** The state after the last applied entry. */
   public ClusterState state() {
@@ -61,7 +78,7 @@ public final class RegistryStateMachine implements StateMachine {
       log.warn("Ignoring a log entry of {} bytes that is not a registry batch: {}", entry.length, e.getMessage());
       return RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: " + e.getMessage())));
     }
-    Mutation m = new Mutation(state);
+    Mutation m = new Mutation(state, deadAgentsKept);
     List<CommandResult> results = new ArrayList<>(commands.size());
     for (Command c : commands) {
       RegistryCommand command;
@@ -115,17 +132,21 @@ public final class RegistryStateMachine implements StateMachine {
     private SortedTreap<SortedTreap<ServiceInstance>> services;
     private SortedTreap<AgentInfo> agents;
     private SortedTreap<SortedTreap<ServiceInstance>> byAgent;
+    private SortedTreap<Long> deadSince;
+    private final int deadAgentsKept;
     private final List<RegistryEvent> events = new ArrayList<>();
 
-    Mutation(ClusterState base) {
+    Mutation(ClusterState base, int deadAgentsKept) {
       revision = base.revision();
       services = base.servicesTree();
       agents = base.agentsTree();
       byAgent = base.byAgentTree();
+      deadSince = base.deadSinceTree();
+      this.deadAgentsKept = deadAgentsKept;
     }
 
     ClusterState build() {
-      return new ClusterState(revision, services, agents, byAgent);
+      return new ClusterState(revision, services, agents, byAgent, deadSince);
     }
 
     CommandResult apply(RegistryCommand command) {
@@ -250,6 +271,26 @@ public final class RegistryStateMachine implements StateMachine {
         remove(i);
       }
       putAgent(new AgentInfo(agent.id(), AgentStatus.DEAD, Set.of()));
+      deadSince = deadSince.put(agent.id(), revision);
+      while (deadSince.size() > deadAgentsKept) {
+        forgetLongestDead();
+      }
+    }
+
+    /** Forgets the DEAD agent that died first (the smallest id among equals: snapshots of old versions say 0). */
+    private void forgetLongestDead() {
+      String[] oldest = {null};
+      long[] since = {Long.MAX_VALUE};
+      deadSince.forEach((id, r) -> {
+        if (r < since[0]) {
+          oldest[0] = id;
+          since[0] = r;
+        }
+      });
+      AgentInfo forgotten = agents.get(oldest[0]);
+      agents = agents.remove(oldest[0]);
+      deadSince = deadSince.remove(oldest[0]);
+      event(RegistryEvent.Type.AGENT_REMOVED, null, forgotten);
     }
 
     /** The agent's instances, in the order of every service then id (the order their events take). */
@@ -288,6 +329,9 @@ public final class RegistryStateMachine implements StateMachine {
 
     private void putAgent(AgentInfo agent) {
       agents = agents.put(agent.id(), agent);
+      if (agent.status() != AgentStatus.DEAD) {
+        deadSince = deadSince.remove(agent.id()); // alive again, or never died
+      }
       event(RegistryEvent.Type.AGENT_UPDATED, null, agent);
     }
 

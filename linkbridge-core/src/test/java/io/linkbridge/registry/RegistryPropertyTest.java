@@ -91,6 +91,36 @@ class RegistryPropertyTest {
   }
 
   @ParameterizedTest
+  @ValueSource(longs = {31, 32, 33, 34})
+  void forgettingDeadAgents_replicasAndARestoreMidwayAgree(long seed) throws IOException {
+    for (int kept = 1; kept <= 2; kept++) {
+      Random r = new Random(seed);
+      List<RegistryCommand> commands = randomCommands(r, 2000);
+      int cut = r.nextInt(commands.size());
+      RegistryStateMachine a = new RegistryStateMachine(kept);
+      RegistryStateMachine b = new RegistryStateMachine(kept);
+      List<RegistryEvent> forgotten = new ArrayList<>();
+      a.addListener(e -> {
+        if (e.type() == RegistryEvent.Type.AGENT_REMOVED) {
+          forgotten.add(e);
+        }
+      });
+      applyInBatches(a, commands, new Random(seed + 1));
+      applyInBatches(b, commands.subList(0, cut), new Random(seed + 2));
+      ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
+      b.snapshot(snapshot);
+      RegistryStateMachine restored = new RegistryStateMachine(kept);
+      restored.restore(new ByteArrayInputStream(snapshot.toByteArray()));
+      applyInBatches(restored, commands.subList(cut, commands.size()), new Random(seed + 3));
+
+      assertThat(forgotten).as("agents were forgotten in this run").isNotEmpty();
+      assertThat(restored.state()).isEqualTo(a.state());
+      assertThat(restored.state().checksum()).isEqualTo(a.state().checksum());
+      assertThat(a.state().agents().stream().filter(x -> x.status() == AgentStatus.DEAD).count()).isLessThanOrEqualTo(kept);
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(longs = {21, 22, 23, 24})
   void agentIndex_alwaysTheAgentsInstancesInServiceThenIdOrder_alsoAfterARestore(long seed) throws IOException {
     Random r = new Random(seed);

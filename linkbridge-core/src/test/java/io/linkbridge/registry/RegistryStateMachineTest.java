@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
+import io.linkbridge.AgentInfo;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.registry.RegistryCommand.DeregisterInstance;
@@ -157,5 +158,36 @@ class RegistryStateMachineTest {
     apply(new RegisterInstance(instance("g2", "")));
     assertThat(before.instances("greeter")).hasSize(1);
     assertThat(sm.state().instances("greeter")).hasSize(2);
+  }
+
+  @Test
+  void deadAgents_onlyTheMostRecentlyDeadAreKept_theFirstToDieIsForgottenFirst() {
+    RegistryStateMachine small = new RegistryStateMachine(2);
+    List<RegistryEvent> seen = new ArrayList<>();
+    small.addListener(seen::add);
+    for (String a : List.of("a3", "a1", "a2")) { // die in this order, not in id order
+      small.applyAll(List.of(new AttachAgent(a, "b1")));
+    }
+    small.applyAll(List.of(new RegisterInstance(instance("g3", "a3"))));
+    for (String a : List.of("a3", "a1", "a2")) {
+      small.applyAll(List.of(new RegistryCommand.DetachAgent(a, "b1")));
+    }
+    ClusterState s = small.state();
+    assertThat(s.agent("a3")).isEmpty(); // died first: forgotten when the third died
+    assertThat(s.agents()).extracting(AgentInfo::id, AgentInfo::status)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("a1", AgentStatus.DEAD), org.assertj.core.groups.Tuple.tuple("a2", AgentStatus.DEAD));
+    assertThat(s.deadSince("a1").getAsLong()).isLessThan(s.deadSince("a2").getAsLong());
+    RegistryEvent removed = seen.get(seen.size() - 1);
+    assertThat(removed.type()).isEqualTo(RegistryEvent.Type.AGENT_REMOVED);
+    assertThat(removed.agent().id()).isEqualTo("a3");
+    assertThat(removed.revision()).isEqualTo(s.revision());
+
+    // a DEAD agent that attaches again is alive, and no longer counts among the dead
+    small.applyAll(List.of(new AttachAgent("a1", "b2")));
+    assertThat(small.state().deadSince("a1")).isEmpty();
+    small.applyAll(List.of(new AttachAgent("a4", "b1"), new RegistryCommand.DetachAgent("a4", "b1")));
+    assertThat(small.state().agents()).extracting(AgentInfo::id, AgentInfo::status).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("a1", AgentStatus.ALIVE), org.assertj.core.groups.Tuple.tuple("a2", AgentStatus.DEAD),
+        org.assertj.core.groups.Tuple.tuple("a4", AgentStatus.DEAD));
   }
 }
