@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import java.util.stream.Stream;
 
 /** What the benchmark programs share: their options, medians, the machine's description, clean-up. */
@@ -24,6 +26,25 @@ final class BenchSupport {
       opts.put(args[i], args[i + 1]);
     }
     return opts;
+  }
+
+  /** Creates the scratch directory under {@code --dir} and prints the machine line every report starts with. */
+  static Path scratch(Map<String, String> opts, String prefix) throws IOException {
+    Path root = Files.createTempDirectory(Path.of(opts.get("--dir")), prefix);
+    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), cpuModel(),
+        System.getProperty("java.version"), root);
+    return root;
+  }
+
+  /** Waits until {@code count} reaches {@code target}, for at most 60 s; {@code what} names it in the failure. */
+  static void awaitCount(IntSupplier count, int target, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (count.getAsInt() < target) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("only " + count.getAsInt() + " of " + target + " " + what + " within 60 s");
+      }
+      Thread.sleep(5);
+    }
   }
 
   static double median(double[] values) {

@@ -12,7 +12,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -78,13 +77,7 @@ final class EtcdFanout implements FanoutTarget {
         public void onComplete() {}
       })));
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (created.get() < watchers) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("only " + created.get() + " of " + watchers + " etcd watches were created within 60 s");
-      }
-      Thread.sleep(20);
-    }
+    BenchSupport.awaitCount(created::get, watchers, "etcd watches created");
   }
 
   @Override

@@ -38,10 +38,7 @@ public final class FanoutBenchmark {
     int watchers = Integer.parseInt(opts.get("--watchers"));
     int events = Integer.parseInt(opts.get("--events"));
     List<String> systems = List.of(opts.get("--systems").split(","));
-    Path root = Files.createTempDirectory(Path.of(opts.get("--dir")), "linkbridge-fanout");
-
-    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), BenchSupport.cpuModel(),
-        System.getProperty("java.version"), root);
+    Path root = BenchSupport.scratch(opts, "linkbridge-fanout");
     System.out.printf("workload: %d watchers over 3 members on loopback, %d warm-up + %d measured events, one at a time, %d runs, systems %s%n",
         watchers, WARMUP_EVENTS, events, runs, systems);
     List<Result> results = new ArrayList<>();

@@ -36,10 +36,7 @@ public final class RegistrationBenchmark {
     int writes = Integer.parseInt(opts.get("--writes"));
     int writers = Integer.parseInt(opts.get("--writers"));
     List<String> systems = List.of(opts.get("--systems").split(","));
-    Path root = Files.createTempDirectory(Path.of(opts.get("--dir")), "linkbridge-bench");
-
-    System.out.printf("machine: %d cores, %s, Java %s; data in %s%n", Runtime.getRuntime().availableProcessors(), BenchSupport.cpuModel(),
-        System.getProperty("java.version"), root);
+    Path root = BenchSupport.scratch(opts, "linkbridge-bench");
     System.out.printf("workload: %d writers, %d warm-up + %d measured writes of ~%d B, 3 members on loopback, %d runs, systems interleaved%n",
         writers, WARMUP_WRITES, writes, VALUE_BYTES, runs, systems);
     List<Result> results = new ArrayList<>();

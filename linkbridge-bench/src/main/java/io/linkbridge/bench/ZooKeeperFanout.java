@@ -78,13 +78,7 @@ final class ZooKeeperFanout implements FanoutTarget {
   }
 
   private void awaitArmed() throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (armed.get() < watchers) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("only " + armed.get() + " of " + watchers + " ZooKeeper watches armed within 60 s");
-      }
-      Thread.sleep(5);
-    }
+    BenchSupport.awaitCount(armed::get, watchers, "ZooKeeper watches armed");
   }
 
   @Override
