@@ -37,6 +37,8 @@ public final class NodeBuilder {
   public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
   /** Default most clients one broker serves at once ({@code local.maxClients}). */
   public static final int DEFAULT_MAX_CLIENTS = 10_000;
+  /** Default {@link #agentTimeout}: 5 seconds. */
+  public static final Duration DEFAULT_AGENT_TIMEOUT = Duration.ofSeconds(5);
   /** Default time an idle client session lives ({@code local.clientTimeout}). */
   public static final Duration DEFAULT_CLIENT_TIMEOUT = Duration.ofMinutes(5);
   /** Default size of one Raft log segment file: 32 MiB. */
@@ -130,8 +132,12 @@ public final class NodeBuilder {
   }
 
   /**
-   * How long an agent may leave the broker's pings unanswered before the broker detaches it; at least
-   * twice {@link #heartbeatInterval}. Default: 3 heartbeat intervals.
+   * How long an agent may leave the broker's pings unanswered before the broker detaches it, and how
+   * long a broker may leave the leader unanswered before the leader detaches that broker's agents; at
+   * least twice {@link #heartbeatInterval}. Default: {@link #DEFAULT_AGENT_TIMEOUT} (or 3 heartbeat
+   * intervals if that is longer), so a 2-second stall of any one process (a GC pause, SIGSTOP) removes
+   * nothing. An agent whose process dies is removed at once whatever this is: its stream resets. Time
+   * this broker itself stood still is never counted (see docs/agents.md).
    */
   public NodeBuilder agentTimeout(Duration timeout) {
     requireAtLeast("agentTimeout", timeout, Duration.ofMillis(20));
@@ -222,7 +228,8 @@ public final class NodeBuilder {
       throw new IllegalStateException("electionTimeout must be > heartbeatInterval (" + Durations.format(heartbeatInterval) + "), was "
           + Durations.format(electionTimeout));
     }
-    Duration agentTimeoutOrDefault = agentTimeout != null ? agentTimeout : heartbeatInterval.multipliedBy(3);
+    Duration agentTimeoutOrDefault = agentTimeout != null ? agentTimeout
+        : DEFAULT_AGENT_TIMEOUT.compareTo(heartbeatInterval.multipliedBy(3)) >= 0 ? DEFAULT_AGENT_TIMEOUT : heartbeatInterval.multipliedBy(3);
     if (agentTimeoutOrDefault.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
       throw new IllegalStateException("agentTimeout must be at least 2 x heartbeatInterval (" + Durations.format(heartbeatInterval.multipliedBy(2))
           + "), was " + Durations.format(agentTimeoutOrDefault));
@@ -257,7 +264,7 @@ public final class NodeBuilder {
   public String toString() {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
         + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
-        + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "3 x heartbeatInterval" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
+        + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "default" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
         + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }

@@ -20,7 +20,12 @@ public class RegistrationRejectedException extends LinkBridgeException {
     /** The agent does not own the instance. */
     NOT_OWNER,
     /** The agent is DEAD or unknown and must attach to a broker first. */
-    AGENT_DEAD
+    AGENT_DEAD,
+    /**
+     * A leader's time-based decision reached the log in a later Raft term than it was made in: a
+     * deposed leader's view is not acted on. The registry is unchanged.
+     */
+    STALE_TERM
   }
 
   private final Reason reason;

@@ -5,9 +5,12 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
 import io.linkbridge.Registry;
+import io.linkbridge.internal.liveness.BrokerLiveness;
+import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
+import io.linkbridge.spi.Clock;
 import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.ConsensusProvider;
@@ -42,6 +45,8 @@ public final class DefaultNode implements Node {
   private final ReplicatedRegistry registry;
   private final SnapshotFiles snapshotFiles;
   private final ScheduledExecutorService scheduler;
+  private final StallDetector stalls;
+  private final ScheduledExecutorService brokerLiveness;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private volatile BrokerTransport transport;
@@ -58,8 +63,14 @@ public final class DefaultNode implements Node {
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
     this.clients = new LocalClientSessions(settings.maxClients(), settings.clientTimeout());
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "linkbridge-snapshots-" + settings.id());
+    this.scheduler = singleThread("linkbridge-snapshots-" + settings.id());
+    this.brokerLiveness = singleThread("linkbridge-broker-liveness-" + settings.id());
+    this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
+  }
+
+  private static ScheduledExecutorService singleThread(String name) {
+    return Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, name);
       t.setDaemon(true);
       return t;
     });
@@ -76,6 +87,7 @@ public final class DefaultNode implements Node {
     TransportProvider transportProvider = settings.address() == null ? null
         : settings.transport() != null ? settings.transport() : discoverTransport(settings);
     DefaultNode node = new DefaultNode(settings, provider);
+    node.stalls.start();
     try {
       node.engine.start().join();
     } catch (CompletionException e) {
@@ -86,14 +98,21 @@ public final class DefaultNode implements Node {
     if (transportProvider != null) {
       try {
         node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry,
-            settings.heartbeatInterval(), settings.agentTimeout(), node.clients));
+            settings.heartbeatInterval(), settings.agentTimeout(), node.clients, node.stalls));
       } catch (RuntimeException e) {
         node.shutdownNow();
         throw e;
       }
     }
     long beat = settings.heartbeatInterval().toMillis();
-    node.scheduler.scheduleWithFixedDelay(new BrokerWatchdog(node.engine, node.registry, settings.agentTimeout()), beat, beat, TimeUnit.MILLISECONDS);
+    BrokerLiveness liveness = new BrokerLiveness(settings.id(), node.engine, node.registry, node.stalls, settings.agentTimeout());
+    node.brokerLiveness.scheduleWithFixedDelay(() -> {
+      try {
+        liveness.check();
+      } catch (RuntimeException e) {
+        log.error("Broker {}: broker liveness check failed; it runs again in {} ms", settings.id(), beat, e);
+      }
+    }, beat, beat, TimeUnit.MILLISECONDS);
     long every = settings.snapshots().interval().toMillis();
     node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
@@ -211,7 +230,7 @@ public final class DefaultNode implements Node {
     }
     stopTransport(false);
     groupCommit.close();
-    scheduler.shutdownNow();
+    stopTimers();
     engine.shutdown().whenComplete((v, e) -> {
       if (e != null) {
         log.warn("Broker {} did not leave cleanly: {}", id(), e.toString());
@@ -225,12 +244,18 @@ public final class DefaultNode implements Node {
     shutdown.set(true);
     stopTransport(true);
     groupCommit.close();
-    scheduler.shutdownNow();
+    stopTimers();
     try {
       engine.shutdownNow();
     } finally {
       terminated.countDown();
     }
+  }
+
+  private void stopTimers() {
+    scheduler.shutdownNow();
+    brokerLiveness.shutdownNow();
+    stalls.stop();
   }
 
   private void stopTransport(boolean now) {

@@ -59,7 +59,7 @@ public final class RegistryCodec {
     } else if (command instanceof RegistryCommand.DetachAgent c) {
       b.setDetachAgent(io.linkbridge.internal.log.DetachAgent.newBuilder().setAgentId(c.agentId()).setBrokerId(c.brokerId()));
     } else if (command instanceof RegistryCommand.DetachBroker c) {
-      b.setDetachBroker(io.linkbridge.internal.log.DetachBroker.newBuilder().setBrokerId(c.brokerId()));
+      b.setDetachBroker(io.linkbridge.internal.log.DetachBroker.newBuilder().setBrokerId(c.brokerId()).setTerm(c.term()));
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }
@@ -74,7 +74,7 @@ public final class RegistryCodec {
       case UPDATE_AGENT_STATUS -> new RegistryCommand.UpdateAgentStatus(c.getUpdateAgentStatus().getAgentId(), fromProto(c.getUpdateAgentStatus().getStatus()));
       case ATTACH_AGENT -> new RegistryCommand.AttachAgent(c.getAttachAgent().getAgentId(), c.getAttachAgent().getBrokerId());
       case DETACH_AGENT -> new RegistryCommand.DetachAgent(c.getDetachAgent().getAgentId(), c.getDetachAgent().getBrokerId());
-      case DETACH_BROKER -> new RegistryCommand.DetachBroker(c.getDetachBroker().getBrokerId());
+      case DETACH_BROKER -> new RegistryCommand.DetachBroker(c.getDetachBroker().getBrokerId(), c.getDetachBroker().getTerm());
       case KIND_NOT_SET -> throw new IllegalArgumentException("command has no kind set");
     };
   }

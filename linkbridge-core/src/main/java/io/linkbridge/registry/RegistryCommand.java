@@ -50,10 +50,18 @@ public sealed interface RegistryCommand {
     }
   }
 
-  /** Detaches every agent from one broker: the leader's clean-up after a broker crash. */
-  record DetachBroker(String brokerId) implements RegistryCommand {
+  /**
+   * Detaches every agent from one broker: the leader's clean-up after a broker crash. {@code term} is
+   * the Raft term the leader judged the broker crashed in; the state machine refuses the command
+   * ({@code STALE_TERM}) when it is committed in any other term, so a deposed leader's stale view never
+   * removes anything. Term 0 marks entries written before terms were recorded; they apply as before.
+   */
+  record DetachBroker(String brokerId, long term) implements RegistryCommand {
     public DetachBroker {
       Objects.requireNonNull(brokerId, "brokerId");
+      if (term < 0) {
+        throw new IllegalArgumentException("term must be >= 0, was " + term);
+      }
     }
   }
 }

@@ -70,7 +70,7 @@ public final class RegistryStateMachine implements StateMachine {
   }
 
   @Override
-  public byte[] apply(byte[] entry) {
+  public byte[] apply(long term, byte[] entry) {
     List<Command> commands;
     try {
       commands = RegistryCodec.decodeBatch(entry);
@@ -78,7 +78,7 @@ public final class RegistryStateMachine implements StateMachine {
       log.warn("Ignoring a log entry of {} bytes that is not a registry batch: {}", entry.length, e.getMessage());
       return RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: " + e.getMessage())));
     }
-    Mutation m = new Mutation(state, deadAgentsKept);
+    Mutation m = new Mutation(state, deadAgentsKept, term);
     List<CommandResult> results = new ArrayList<>(commands.size());
     for (Command c : commands) {
       RegistryCommand command;
@@ -97,9 +97,14 @@ public final class RegistryStateMachine implements StateMachine {
     return RegistryCodec.encodeResults(results);
   }
 
-  /** Applies commands directly, without a log: for tests and tools. Returns one result per command. */
+  /** Applies commands directly, without a log, as entries of term 1: for tests and tools. Returns one result per command. */
   public List<CommandResult> applyAll(List<RegistryCommand> commands) {
-    return RegistryCodec.decodeResults(apply(RegistryCodec.encodeBatch(commands)));
+    return applyAll(1, commands);
+  }
+
+  /** Applies commands directly, without a log, as entries of {@code term}: for tests and tools. Returns one result per command. */
+  public List<CommandResult> applyAll(long term, List<RegistryCommand> commands) {
+    return RegistryCodec.decodeResults(apply(term, RegistryCodec.encodeBatch(commands)));
   }
 
   @Override
@@ -134,9 +139,11 @@ public final class RegistryStateMachine implements StateMachine {
     private SortedTreap<SortedTreap<ServiceInstance>> byAgent;
     private SortedTreap<Long> deadSince;
     private final int deadAgentsKept;
+    private final long term;
     private final List<RegistryEvent> events = new ArrayList<>();
 
-    Mutation(ClusterState base, int deadAgentsKept) {
+    Mutation(ClusterState base, int deadAgentsKept, long term) {
+      this.term = term;
       revision = base.revision();
       services = base.servicesTree();
       agents = base.agentsTree();
@@ -161,6 +168,10 @@ public final class RegistryStateMachine implements StateMachine {
       } else if (command instanceof RegistryCommand.DetachAgent c) {
         return detach(c.agentId(), c.brokerId());
       } else if (command instanceof RegistryCommand.DetachBroker c) {
+        if (c.term() != 0 && c.term() != term) {
+          return new CommandResult.Rejected(Reason.STALE_TERM, "detach of broker " + c.brokerId() + " was decided in term " + c.term()
+              + " and committed in term " + term + ": a leader of an earlier term judged it, nothing was detached");
+        }
         for (AgentInfo a : agents.values()) {
           if (a.brokers().contains(c.brokerId())) {
             detach(a.id(), c.brokerId());

@@ -16,9 +16,10 @@ import java.util.Objects;
  * @param heartbeatInterval how often the broker pings each connected agent
  * @param agentTimeout how long an agent may leave pings unanswered before it is detached
  * @param clients the clients connected to this broker (local, never replicated)
+ * @param liveness the clock agent silences are measured on: it leaves out time this broker stood still
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout,
-    ClientSessions clients) {
+    ClientSessions clients, LivenessClock liveness) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
@@ -26,5 +27,6 @@ public record BrokerContext(String brokerId, HostAndPort address, Registry regis
     Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
     Objects.requireNonNull(agentTimeout, "agentTimeout");
     Objects.requireNonNull(clients, "clients");
+    Objects.requireNonNull(liveness, "liveness");
   }
 }

@@ -34,6 +34,9 @@ public interface ConsensusEngine {
   /** Whether this member is the leader now. */
   boolean isLeader();
 
+  /** The current Raft term as this member knows it (0 before the first election). */
+  long term();
+
   /**
    * Registers a listener for leader changes; it receives the new leader id, or empty while there is
    * none. Runs on the engine's thread and must not block.
@@ -54,6 +57,13 @@ public interface ConsensusEngine {
    * bounded. Completes when done.
    */
   CompletableFuture<Void> compact();
+
+  /**
+   * Asks member {@code memberId} to take over leadership (Raft's leadership transfer: it starts an
+   * election in a new term). Completes when it has taken over; fails when it could not, and the
+   * cluster then goes on under whoever leads. For operators and tests.
+   */
+  CompletableFuture<Void> transferLeadership(String memberId);
 
   /** Leaves gracefully: hands over leadership if leader, then stops. */
   CompletableFuture<Void> shutdown();

@@ -18,10 +18,12 @@ public interface StateMachine {
   /**
    * Applies one committed log entry.
    *
+   * @param term the Raft term of the entry: the term of the leader that appended it to the log, the
+   *     same on every member and on every replay (not the member's current term)
    * @param entry the bytes given to {@link ConsensusEngine#propose}
    * @return the result returned to the proposer, on the broker that proposed
    */
-  byte[] apply(byte[] entry);
+  byte[] apply(long term, byte[] entry);
 
   /** Writes the whole current state to {@code out}. Called on the apply thread between two entries. */
   void snapshot(OutputStream out) throws IOException;

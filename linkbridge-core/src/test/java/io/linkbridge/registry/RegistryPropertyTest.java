@@ -39,7 +39,7 @@ class RegistryPropertyTest {
         case 3 -> out.add(new RegistryCommand.AttachAgent(agent.isEmpty() ? "a0" : agent, broker));
         case 4 -> out.add(new RegistryCommand.DetachAgent(agent.isEmpty() ? "a0" : agent, broker));
         case 5 -> out.add(new RegistryCommand.UpdateAgentStatus(agent.isEmpty() ? "a1" : agent, AgentStatus.values()[r.nextInt(3)]));
-        default -> out.add(new RegistryCommand.DetachBroker(broker));
+        default -> out.add(new RegistryCommand.DetachBroker(broker, 0));
       }
     }
     return out;
@@ -50,7 +50,7 @@ class RegistryPropertyTest {
     while (i < commands.size()) {
       int size = 1 + r.nextInt(20);
       List<RegistryCommand> batch = commands.subList(i, Math.min(commands.size(), i + size));
-      sm.apply(RegistryCodec.encodeBatch(batch));
+      sm.apply(1, RegistryCodec.encodeBatch(batch));
       i += batch.size();
     }
   }

@@ -122,14 +122,33 @@ class RegistryStateMachineTest {
     apply(new AttachAgent("a1", "b1"));
     apply(new AttachAgent("a2", "b1"));
     apply(new AttachAgent("a2", "b2"));
-    apply(new DetachBroker("b1"));
+    apply(new DetachBroker("b1", 1));
     assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
     assertThat(sm.state().agent("a2").orElseThrow().brokers()).containsExactly("b2");
   }
 
   @Test
+  void detachBroker_committedInALaterTermThanDecided_rejectedAndNothingDetached() {
+    sm.applyAll(7, List.of(new AttachAgent("a1", "b1"), new RegisterInstance(instance("g1", "a1"))));
+    ClusterState before = sm.state();
+    CommandResult r = sm.applyAll(8, List.of(new DetachBroker("b1", 7))).get(0); // a deposed leader's decision, forwarded to the new one
+    assertThat(r).isInstanceOfSatisfying(CommandResult.Rejected.class, j -> {
+      assertThat(j.reason()).isEqualTo(Reason.STALE_TERM);
+      assertThat(j.message()).contains("term 7").contains("term 8");
+    });
+    assertThat(sm.state()).isEqualTo(before);
+  }
+
+  @Test
+  void detachBroker_withoutTerm_writtenByAnEarlierVersion_appliesAsBefore() {
+    sm.applyAll(7, List.of(new AttachAgent("a1", "b1")));
+    sm.applyAll(8, List.of(new DetachBroker("b1", 0)));
+    assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
+  }
+
+  @Test
   void apply_bytesThatAreNotABatch_rejectedWithoutChangingState() {
-    byte[] result = sm.apply(new byte[] {(byte) 0xff, 0x01, 0x02});
+    byte[] result = sm.apply(1, new byte[] {(byte) 0xff, 0x01, 0x02});
     assertThat(io.linkbridge.internal.RegistryCodec.decodeResults(result))
         .singleElement().isInstanceOfSatisfying(CommandResult.Rejected.class, j -> assertThat(j.reason()).isEqualTo(Reason.INVALID));
     assertThat(sm.state()).isEqualTo(ClusterState.EMPTY);
@@ -137,7 +156,7 @@ class RegistryStateMachineTest {
 
   @Test
   void apply_emptyEntry_isABarrierThatChangesNothing() {
-    assertThat(io.linkbridge.internal.RegistryCodec.decodeResults(sm.apply(new byte[0]))).isEmpty();
+    assertThat(io.linkbridge.internal.RegistryCodec.decodeResults(sm.apply(1, new byte[0]))).isEmpty();
     assertThat(sm.state().revision()).isZero();
   }
 

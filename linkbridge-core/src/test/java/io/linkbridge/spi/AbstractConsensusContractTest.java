@@ -42,11 +42,13 @@ public abstract class AbstractConsensusContractTest {
   /** A state machine that records every entry in order; apply returns the entry's position. */
   static final class RecordingStateMachine implements StateMachine {
     final List<String> entries = new CopyOnWriteArrayList<>();
+    final List<String> termed = new CopyOnWriteArrayList<>(); // "term:entry", for entries applied since start
 
     @Override
-    public byte[] apply(byte[] entry) {
+    public byte[] apply(long term, byte[] entry) {
       if (entry.length > 0) {
         entries.add(new String(entry, StandardCharsets.UTF_8));
+        termed.add(term + ":" + new String(entry, StandardCharsets.UTF_8));
       }
       return Integer.toString(entries.size()).getBytes(StandardCharsets.UTF_8);
     }
@@ -149,6 +151,22 @@ public abstract class AbstractConsensusContractTest {
     await().atMost(Duration.ofSeconds(20)).until(() -> leaderIndex() >= 0 && leaderIndex() != leader);
     engines[survivor].propose(bytes("after")).orTimeout(20, TimeUnit.SECONDS).join();
     assertThat(machines[survivor].entries).containsSubsequence("before", "after");
+  }
+
+  @Test
+  void apply_isGivenTheEntrysTerm_sameOnEveryMember_higherAfterALeaderChange() {
+    int leader = await().atMost(Duration.ofSeconds(20)).until(this::leaderIndex, i -> i >= 0);
+    long firstTerm = engines[leader].term();
+    engines[(leader + 1) % 3].propose(bytes("t1")).orTimeout(20, TimeUnit.SECONDS).join();
+    engines[leader].shutdownNow();
+    int survivor = (leader + 1) % 3;
+    int other = (leader + 2) % 3;
+    await().atMost(Duration.ofSeconds(20)).until(() -> leaderIndex() >= 0 && leaderIndex() != leader);
+    engines[survivor].propose(bytes("t2")).orTimeout(20, TimeUnit.SECONDS).join();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(machines[other].termed).isEqualTo(machines[survivor].termed));
+    assertThat(firstTerm).isPositive();
+    assertThat(machines[survivor].termed).containsExactly(firstTerm + ":t1", engines[survivor].term() + ":t2");
+    assertThat(engines[survivor].term()).isGreaterThan(firstTerm);
   }
 
   @Test

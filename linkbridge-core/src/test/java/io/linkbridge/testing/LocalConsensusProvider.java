@@ -51,7 +51,18 @@ public final class LocalConsensusProvider implements ConsensusProvider {
         return CompletableFuture.failedFuture(new LinkBridgeException("local engine " + id + " is stopped"));
       }
       index++;
-      return CompletableFuture.completedFuture(stateMachine.apply(entry));
+      return CompletableFuture.completedFuture(stateMachine.apply(1, entry));
+    }
+
+    @Override
+    public long term() {
+      return 1;
+    }
+
+    @Override
+    public CompletableFuture<Void> transferLeadership(String memberId) {
+      return memberId.equals(id) ? CompletableFuture.completedFuture(null)
+          : CompletableFuture.failedFuture(new IllegalArgumentException("a local engine has no member '" + memberId + "'"));
     }
 
     @Override

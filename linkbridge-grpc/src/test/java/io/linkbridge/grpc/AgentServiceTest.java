@@ -104,7 +104,7 @@ class AgentServiceTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
     assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1"); // g3 was only recorded
 
-    node.registry().execute(new RegistryCommand.DetachBroker("broker-1")).join(); // as the leader does for an unreachable broker
+    node.registry().execute(new RegistryCommand.DetachBroker("broker-1", 1)).join(); // as the leader does for an unreachable broker
     // at its next ping the broker finds the agent detached and attaches it again with what the stream runs now
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.registry().instances("greeter"))
         .extracting(ServiceInstance::id).containsExactly("g1", "g3"));

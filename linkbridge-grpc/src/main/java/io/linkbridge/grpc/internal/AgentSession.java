@@ -12,6 +12,7 @@ import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.grpc.v1.BrokerMessage;
 import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Instance;
+import io.linkbridge.grpc.v1.Nack;
 import io.linkbridge.grpc.v1.Ping;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
@@ -79,7 +80,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       return;
     }
     switch (message.getKindCase()) {
-      case PONG -> lastPongNanos = System.nanoTime();
+      case PONG -> lastPongNanos = context.liveness().nanoTime();
       case SHUTDOWN_NOTICE -> {
         draining = true;
         apply("shutdown_notice", sequence, List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
@@ -108,7 +109,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     }
     boolean first = agentId == null;
     agentId = id;
-    lastPongNanos = System.nanoTime();
+    lastPongNanos = context.liveness().nanoTime();
     AgentSession replaced = sessions.put(id, this);
     if (replaced != null && replaced != this) {
       replaced.supersede();
@@ -133,7 +134,15 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
-    apply("update", sequence, u.getCommittedElsewhere() ? List.of() : instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList());
+    List<RegistryCommand> commands = u.getCommittedElsewhere() ? List.of()
+        : attachedHere() ? instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList()
+        : registration(); // detached meanwhile (a leader's clean-up, an earlier write that did not commit): attach again first
+    apply("update", sequence, commands);
+  }
+
+  private boolean attachedHere() {
+    return context.registry().state().agent(agentId).map(a -> a.status() != AgentStatus.DEAD && a.brokers().contains(context.brokerId()))
+        .orElse(false);
   }
 
   /** The model instances of a message, owned by {@code owner}; null when one breaks a rule (the stream is then ended naming it). */
@@ -198,12 +207,21 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     apply("deregister", sequence, d.getCommittedElsewhere() ? List.of() : commands);
   }
 
-  /** Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal. */
+  /**
+   * Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal.
+   * A write that did not commit is the agent's to retry, never a reason to drop its session: it gets a
+   * Nack and the stream stays (ending it would detach a live agent, and perhaps leave it DEAD).
+   */
   private CompletableFuture<Void> apply(String what, long sequence, List<RegistryCommand> commands) {
     List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
       if (error != null) {
-        end(Status.UNAVAILABLE.withDescription(what + " was not committed: " + error.getMessage() + "; retry, possibly on another broker"));
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+        log.debug("Broker {}: {} of agent {} was not committed: {}", context.brokerId(), what, agentId, cause.toString());
+        if (sequence != 0) {
+          send(BrokerMessage.newBuilder().setNack(Nack.newBuilder().setWhat(what).setSequence(sequence).setCode(Status.Code.UNAVAILABLE.value())
+              .setDescription(what + " was not committed: " + cause.getMessage() + "; resend it, here or on another broker")).build());
+        }
         return;
       }
       long revision = 0;
@@ -231,12 +249,13 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       case NOT_FOUND -> Status.NOT_FOUND;
       case NOT_OWNER -> Status.PERMISSION_DENIED;
       case AGENT_DEAD -> Status.FAILED_PRECONDITION;
+      case STALE_TERM -> Status.ABORTED;
       case INVALID -> Status.INVALID_ARGUMENT;
     };
   }
 
   private void ping() {
-    long silentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastPongNanos);
+    long silentMillis = TimeUnit.NANOSECONDS.toMillis(context.liveness().silentNanos(lastPongNanos)); // a stall of this broker is not the agent's silence
     if (silentMillis > context.agentTimeout().toMillis()) {
       log.info("Agent {} answered no ping for {} ms on broker {}; detaching it", agentId, silentMillis, context.brokerId());
       end(Status.UNAVAILABLE.withDescription("no pong for " + silentMillis + " ms (agent timeout " + context.agentTimeout().toMillis() + " ms)"));
@@ -255,8 +274,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (attaching || draining || id == null) {
       return;
     }
-    boolean attachedHere = context.registry().state().agent(id).map(a -> a.brokers().contains(context.brokerId())).orElse(false);
-    if (!attachedHere) {
+    if (!attachedHere()) {
       log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, context.brokerId());
       attaching = true;
       apply("register", 0, registration()).whenComplete((ok, e) -> attaching = false);

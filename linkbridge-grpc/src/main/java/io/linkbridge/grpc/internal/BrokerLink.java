@@ -11,6 +11,7 @@ import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.grpc.v1.AgentServiceGrpc;
 import io.linkbridge.grpc.v1.BrokerMessage;
 import io.linkbridge.grpc.v1.Deregister;
+import io.linkbridge.grpc.v1.Nack;
 import io.linkbridge.grpc.v1.Pong;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.ShutdownNotice;
@@ -48,6 +49,12 @@ final class BrokerLink {
           CompletableFuture<Long> f = awaitingAck.remove(ack.getSequence()); // 0: the broker re-registered on its own
           if (f != null) {
             f.complete(ack.getRevision());
+          }
+        } else if (m.hasNack()) { // not committed: the caller retries; the stream and its session go on
+          Nack nack = m.getNack();
+          CompletableFuture<Long> f = awaitingAck.remove(nack.getSequence());
+          if (f != null) {
+            f.completeExceptionally(Status.fromCodeValue(nack.getCode()).withDescription(nack.getDescription()).asRuntimeException());
           }
         }
       }

@@ -136,7 +136,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
       return CompletableFuture.failedFuture(e);
     }
     Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
-    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex);
+    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context));
     RaftContext raft = new RaftContext(
         PREFIX,
         localId,
@@ -276,6 +276,12 @@ final class AtomixRaftEngine implements ConsensusEngine {
   }
 
   @Override
+  public long term() {
+    RaftContext c = context;
+    return c == null ? 0 : c.getTerm();
+  }
+
+  @Override
   public void onLeaderChange(Consumer<Optional<String>> listener) {
     server.cluster().addLeaderElectionListener(m -> listener.accept(m == null ? Optional.empty() : Optional.of(m.memberId().id())));
   }
@@ -306,7 +312,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
       if (leading && !local) {
         var state = c.getCluster().getMemberState(id);
         long answered = state == null ? 0 : state.getResponseTime();
-        sinceContact = answered > 0 ? Math.max(0, now - answered) : Long.MAX_VALUE;
+        sinceContact = answered > 0 ? Math.max(0, now - answered) : -1; // not heard in this term yet: the caller bounds it
       }
       out.add(new MemberStatus(id.id(), addresses.get(id).toString(), role, local, sinceContact));
     }
@@ -333,6 +339,21 @@ final class AtomixRaftEngine implements ConsensusEngine {
     return s.promote().thenApply(v -> new byte[0]);
   }
 
+  @Override
+  public CompletableFuture<Void> transferLeadership(String memberId) {
+    MemberId target = MemberId.from(memberId);
+    if (!addresses.containsKey(target)) {
+      return CompletableFuture.failedFuture(new IllegalArgumentException("no member '" + memberId + "' in " + addresses.keySet()));
+    }
+    if (target.equals(localId)) {
+      return takeOver().thenApply(v -> null);
+    }
+    Duration timeout = config.electionTimeout().multipliedBy(2);
+    return messaging.<byte[], byte[]>send(TAKEOVER, new byte[0], bytes -> bytes, bytes -> bytes, target, timeout)
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(v -> null);
+  }
+
   /**
    * A leader that leaves asks a follower to take over, so the cluster does not wait an election
    * timeout for a new leader. Best effort: if the hand-over does not finish within an election
@@ -343,17 +364,14 @@ final class AtomixRaftEngine implements ConsensusEngine {
       return CompletableFuture.completedFuture(null);
     }
     MemberId successor = memberIds.stream().filter(id -> !id.equals(localId)).findFirst().orElseThrow();
-    Duration timeout = config.electionTimeout().multipliedBy(2);
-    return messaging.<byte[], byte[]>send(TAKEOVER, new byte[0], bytes -> bytes, bytes -> bytes, successor, timeout)
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .handle((r, e) -> {
-          if (e != null) {
-            log.info("Raft member {} could not hand leadership to {} ({}); the cluster will elect a leader", config.memberId(), successor, e.toString());
-          } else {
-            log.info("Raft member {} handed leadership to {}", config.memberId(), successor);
-          }
-          return null;
-        });
+    return transferLeadership(successor.id()).handle((r, e) -> {
+      if (e != null) {
+        log.info("Raft member {} could not hand leadership to {} ({}); the cluster will elect a leader", config.memberId(), successor, e.toString());
+      } else {
+        log.info("Raft member {} handed leadership to {}", config.memberId(), successor);
+      }
+      return null;
+    });
   }
 
   @Override

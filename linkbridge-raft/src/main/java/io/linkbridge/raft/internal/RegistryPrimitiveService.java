@@ -23,10 +23,12 @@ import java.io.UncheckedIOException;
 final class RegistryPrimitiveService implements PrimitiveService {
   private final StateMachine stateMachine;
   private final AppliedIndex appliedIndex;
+  private final EntryTerms terms;
 
-  RegistryPrimitiveService(StateMachine stateMachine, AppliedIndex appliedIndex) {
+  RegistryPrimitiveService(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms) {
     this.stateMachine = stateMachine;
     this.appliedIndex = appliedIndex;
+    this.terms = terms;
   }
 
   @Override
@@ -68,7 +70,7 @@ final class RegistryPrimitiveService implements PrimitiveService {
   /** Returns {@code [index][result]} so the proposer can wait until its own member applied the entry. */
   @Override
   public byte[] apply(Commit<byte[]> commit) {
-    byte[] result = stateMachine.apply(commit.value());
+    byte[] result = stateMachine.apply(terms.termOf(commit.index()), commit.value());
     appliedIndex.set(commit.index());
     return java.nio.ByteBuffer.allocate(8 + result.length).putLong(commit.index()).put(result).array();
   }

@@ -19,10 +19,12 @@ final class RegistryPrimitiveType implements PrimitiveType {
 
   private final StateMachine stateMachine;
   private final AppliedIndex appliedIndex;
+  private final EntryTerms terms;
 
-  RegistryPrimitiveType(StateMachine stateMachine, AppliedIndex appliedIndex) {
+  RegistryPrimitiveType(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms) {
     this.stateMachine = stateMachine;
     this.appliedIndex = appliedIndex;
+    this.terms = terms;
   }
 
   @Override
@@ -47,7 +49,7 @@ final class RegistryPrimitiveType implements PrimitiveType {
 
   @Override
   public PrimitiveService newService(ServiceConfig config) {
-    return new RegistryPrimitiveService(stateMachine, appliedIndex);
+    return new RegistryPrimitiveService(stateMachine, appliedIndex, terms);
   }
 
 }

@@ -1,0 +1,38 @@
+package io.linkbridge.raft.internal;
+
+import io.atomix.protocols.raft.impl.RaftContext;
+import io.atomix.protocols.raft.storage.log.RaftLogReader;
+import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
+import io.atomix.storage.journal.Indexed;
+import io.atomix.storage.journal.JournalReader;
+import java.util.function.Supplier;
+
+/**
+ * The Raft term of the entry being applied, read from the log. Atomix does not hand a primitive
+ * service the term of a commit, and the state machine needs it to refuse a leader's decision that
+ * reached the log in a later term. The entry was just read from the log to be applied, so it is there
+ * (and cached by the OS). Used only on the state-machine thread.
+ */
+final class EntryTerms {
+  private final Supplier<RaftContext> context;
+  private RaftLogReader reader;
+
+  EntryTerms(Supplier<RaftContext> context) {
+    this.context = context;
+  }
+
+  /** The term of the log entry at {@code index}; throws if the log does not hold it (then no replica could apply it). */
+  long termOf(long index) {
+    if (reader == null) {
+      reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
+    }
+    reader.reset(index);
+    if (reader.hasNext()) {
+      Indexed<RaftLogEntry> entry = reader.next();
+      if (entry.index() == index) {
+        return entry.entry().term();
+      }
+    }
+    throw new IllegalStateException("the Raft log holds no entry " + index + " to apply (first index " + reader.getFirstIndex() + ")");
+  }
+}
