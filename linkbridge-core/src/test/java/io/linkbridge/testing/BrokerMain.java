@@ -1,5 +1,6 @@
 package io.linkbridge.testing;
 
+import io.linkbridge.Durations;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
@@ -19,7 +20,8 @@ import java.util.stream.Collectors;
 
 /**
  * A broker in its own JVM, driven over stdin/stdout by {@link BrokerProcess}, so tests can kill it with
- * SIGKILL. Arguments: {@code id dataDir [api=host:port] peer=host:port...} (the consensus and transport
+ * SIGKILL. Arguments: {@code id dataDir [api=host:port] [electionTimeout=1500ms] [heartbeatInterval=100ms]
+ * [agentTimeout=400ms] peer=host:port...} (the consensus and transport
  * providers on the class path are found as usual). Commands, one a line:
  * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}. Exits when stdin closes.
  */
@@ -32,19 +34,29 @@ public final class BrokerMain {
     List<Peer> peers = new ArrayList<>();
     String raftAddress = null;
     String api = null;
+    Duration election = Duration.ofMillis(500);
+    Duration heartbeat = Duration.ofMillis(100);
+    Duration agentTimeout = null;
     for (int i = 2; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
-      if (kv[0].equals("api")) {
-        api = kv[1];
-        continue;
-      }
-      peers.add(Peer.of(kv[0], kv[1]));
-      if (kv[0].equals(id)) {
-        raftAddress = kv[1];
+      switch (kv[0]) {
+        case "api" -> api = kv[1];
+        case "electionTimeout" -> election = Durations.parse(kv[0], kv[1]);
+        case "heartbeatInterval" -> heartbeat = Durations.parse(kv[0], kv[1]);
+        case "agentTimeout" -> agentTimeout = Durations.parse(kv[0], kv[1]);
+        default -> {
+          peers.add(Peer.of(kv[0], kv[1]));
+          if (kv[0].equals(id)) {
+            raftAddress = kv[1];
+          }
+        }
       }
     }
     var builder = LinkBridge.node().id(id).raftAddress(raftAddress).dataDir(dataDir).join(peers)
-        .electionTimeout(Duration.ofMillis(500)).heartbeatInterval(Duration.ofMillis(100));
+        .electionTimeout(election).heartbeatInterval(heartbeat);
+    if (agentTimeout != null) {
+      builder.agentTimeout(agentTimeout);
+    }
     if (api != null) {
       builder.address(api);
     }

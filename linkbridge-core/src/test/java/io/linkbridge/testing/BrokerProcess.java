@@ -46,6 +46,14 @@ public final class BrokerProcess implements AutoCloseable {
 
   /** Starts broker {@code id} serving its API on {@code api} (host:port), or none when null. */
   public static BrokerProcess start(String id, Path dataDir, String api, List<Peer> peers, Path log, Set<String> acked) {
+    return start(id, dataDir, api, List.of(), peers, log, acked);
+  }
+
+  /**
+   * Starts broker {@code id} with {@code settings} such as {@code "electionTimeout=1500ms"},
+   * {@code "heartbeatInterval=100ms"}, {@code "agentTimeout=400ms"} (see {@link BrokerMain}).
+   */
+  public static BrokerProcess start(String id, Path dataDir, String api, List<String> settings, List<Peer> peers, Path log, Set<String> acked) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -57,6 +65,7 @@ public final class BrokerProcess implements AutoCloseable {
     if (api != null) {
       cmd.add("api=" + api);
     }
+    cmd.addAll(settings);
     peers.forEach(p -> cmd.add(p.id() + "=" + p.raftAddress()));
     try {
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -142,6 +151,29 @@ public final class BrokerProcess implements AutoCloseable {
     process.destroyForcibly();
     try {
       process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** SIGSTOP: the whole process stands still (a GC pause, a stuck VM); its sockets stay open. */
+  public void pause() {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  public void resume() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    try {
+      int rc = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+      if (rc != 0) {
+        throw new IllegalStateException("kill -" + name + " " + process.pid() + " exited with " + rc);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -64,7 +64,7 @@ class LeadershipChangeTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> cluster.node(next).isLeader()
           && ((DefaultNode) cluster.node(next)).consensus().term() > termBefore);
       // the new leader checks its followers every heartbeat; give it longer than the agent timeout to get it wrong
-      await().during(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).until(() -> log.removals.isEmpty());
+      await().during(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(log.removals).isEmpty());
     }
 
     assertThat(log.removals).isEmpty();
