@@ -66,6 +66,7 @@ public final class NodeBuilder {
   private int maxEntrySize = DEFAULT_MAX_ENTRY_SIZE;
   private ConsensusProvider consensus;
   private TransportProvider transport;
+  private String clusterName;
 
   NodeBuilder() {}
 
@@ -114,6 +115,17 @@ public final class NodeBuilder {
       }
     }
     this.peers = List.copyOf(peers);
+    return this;
+  }
+
+  /**
+   * The cluster's name, the same on every broker of the cluster: every Raft message carries it, and a
+   * broker refuses (and logs) messages of any other cluster. Default: derived from the member ids of
+   * {@link #join}, so a broker started with another member list is refused too. Set it when clusters
+   * share a network, to tell them apart in the logs. 1..253 of letters, digits, '.', '_' and '-'.
+   */
+  public NodeBuilder clusterName(String name) {
+    this.clusterName = Validation.requireName("clusterName", name);
     return this;
   }
 
@@ -247,10 +259,22 @@ public final class NodeBuilder {
     if (!self.raftAddress().equals(raftAddress)) {
       throw new IllegalStateException("raftAddress " + raftAddress + " differs from this broker's entry in join(...): " + self);
     }
-    NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, electionTimeout, heartbeatInterval, writeTimeout,
+    String clusterId = clusterName != null ? clusterName : derivedClusterId(members);
+    NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
         snapshots, segmentSize, maxEntrySize, consensus, transport);
     return DefaultNode.start(settings);
+  }
+
+  /** {@code members-<16 hex digits of SHA-256 over the sorted member ids>}: equal for brokers given the same member ids. */
+  private static String derivedClusterId(List<Peer> members) {
+    String ids = members.stream().map(Peer::id).sorted().collect(java.util.stream.Collectors.joining(","));
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(ids.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "members-" + java.util.HexFormat.of().formatHex(hash, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
   }
 
   private static void requireAtLeast(String name, Duration value, Duration min) {
@@ -263,7 +287,7 @@ public final class NodeBuilder {
   @Override
   public String toString() {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
-        + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
+        + (clusterName == null ? "" : ", clusterName=" + clusterName) + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
         + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "default" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
         + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";

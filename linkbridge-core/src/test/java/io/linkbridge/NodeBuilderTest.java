@@ -28,6 +28,12 @@ class NodeBuilderTest {
   }
 
   @Test
+  void clusterName_withASpace_rejectedWithValue() {
+    assertThatThrownBy(() -> LinkBridge.node().clusterName("prod east"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("clusterName may contain only").hasMessageContaining("'prod east'");
+  }
+
+  @Test
   void join_duplicateIds_rejected() {
     assertThatThrownBy(() -> LinkBridge.node().join(List.of(Peer.of("b1", "h:1"), Peer.of("b1", "h:2"))))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'b1' appears twice");

@@ -55,7 +55,7 @@ public final class DefaultNode implements Node {
 
   private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
     this.settings = settings;
-    ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.dataDir().resolve("raft"),
+    ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.clusterId(), settings.dataDir().resolve("raft"),
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
         settings.segmentSize());
     this.engine = provider.create(config, stateMachine);

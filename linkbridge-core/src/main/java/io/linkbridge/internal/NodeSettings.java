@@ -16,6 +16,7 @@ public record NodeSettings(
     HostAndPort raftAddress,
     Path dataDir,
     List<Peer> members,
+    String clusterId,
     Duration electionTimeout,
     Duration heartbeatInterval,
     Duration writeTimeout,

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param memberId this broker's id
  * @param raftAddress the address this member's Raft transport binds
  * @param members every member of the cluster, this one included
+ * @param clusterId the cluster's id: every message between members carries it, and a member refuses
+ *     messages of another cluster or from a member it does not list
  * @param dataDir where this member keeps its log, metadata and snapshots ({@code dataDir/raft})
  * @param electionTimeout how long a follower waits for the leader before it starts an election
  * @param heartbeatInterval how often the leader sends heartbeats
@@ -25,6 +27,7 @@ public record ConsensusConfig(
     String memberId,
     HostAndPort raftAddress,
     List<Peer> members,
+    String clusterId,
     Path dataDir,
     Duration electionTimeout,
     Duration heartbeatInterval,
@@ -35,6 +38,7 @@ public record ConsensusConfig(
     Objects.requireNonNull(memberId, "memberId");
     Objects.requireNonNull(raftAddress, "raftAddress");
     members = List.copyOf(members);
+    Objects.requireNonNull(clusterId, "clusterId");
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(electionTimeout, "electionTimeout");
     Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");

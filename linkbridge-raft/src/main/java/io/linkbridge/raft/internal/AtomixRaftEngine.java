@@ -99,7 +99,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
     this.completions = Executors.newSingleThreadExecutor(r -> daemon(r, "linkbridge-raft-completions-" + name));
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
     this.forcer = new LogForcer(config.dataDir(), PREFIX, name);
-    this.messaging = new GrpcMessaging(localId, config.raftAddress(), addresses, config.requestTimeout(),
+    this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), addresses, config.requestTimeout(),
         new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex)));
   }
 

@@ -2,8 +2,16 @@ package io.linkbridge.raft.internal;
 
 import io.atomix.cluster.MemberId;
 import io.atomix.cluster.messaging.ClusterCommunicationService;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -16,6 +24,7 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +44,8 @@ import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Atomix's {@link ClusterCommunicationService} over gRPC: each member keeps one bidirectional stream
@@ -46,8 +57,14 @@ import java.util.function.Function;
  * the transport thread, so messages from one member reach their handler in the order they were sent.
  */
 final class GrpcMessaging implements ClusterCommunicationService {
+  private static final Logger log = LoggerFactory.getLogger(GrpcMessaging.class);
+  /** Atomix's membership-change requests: membership is static, so no member may ever send them. */
+  private static final Set<String> MEMBERSHIP_CHANGES = Set.of("raft-join", "raft-leave", "raft-reconfigure");
+  private static final Context.Key<SocketAddress> REMOTE = Context.key("linkbridge-raft-remote");
 
   private final MemberId localId;
+  private final String clusterId;
+  private final RateLimitedLog refusals = new RateLimitedLog(10, TimeUnit.SECONDS);
   private final HostAndPort bindAddress;
   private final Map<MemberId, HostAndPort> addresses;
   private final Duration defaultTimeout;
@@ -62,9 +79,10 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private volatile Server server;
   private boolean closed; // guarded by channels
 
-  GrpcMessaging(MemberId localId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
+  GrpcMessaging(MemberId localId, String clusterId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
       RaftMessageInterceptor interceptor) {
     this.localId = localId;
+    this.clusterId = clusterId;
     this.interceptor = interceptor;
     this.bindAddress = bindAddress;
     this.addresses = Map.copyOf(addresses);
@@ -90,7 +108,13 @@ final class GrpcMessaging implements ClusterCommunicationService {
       server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress.host(), bindAddress.port()))
           .directExecutor()
           .maxInboundMessageSize(Integer.MAX_VALUE)
-          .addService(service)
+          .addService(ServerInterceptors.intercept(service, new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+              Context context = Context.current().withValue(REMOTE, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+              return Contexts.interceptCall(context, call, headers, next);
+            }
+          }))
           .build()
           .start();
     } catch (IOException e) {
@@ -134,10 +158,11 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   /** One inbound stream from a peer: requests in, replies out, in any order, matched by id. */
   private StreamObserver<byte[]> accept(StreamObserver<byte[]> replies) {
+    SocketAddress remote = REMOTE.get();
     return new StreamObserver<>() {
       @Override
       public void onNext(byte[] frame) {
-        receive(frame, replies);
+        receive(frame, replies, remote);
       }
 
       @Override
@@ -154,21 +179,39 @@ final class GrpcMessaging implements ClusterCommunicationService {
     };
   }
 
-  private void receive(byte[] frame, StreamObserver<byte[]> replies) {
+  private void receive(byte[] frame, StreamObserver<byte[]> replies, SocketAddress remote) {
     long id;
+    String cluster;
     String subject;
     MemberId from;
     byte[] payload;
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(frame))) {
-      if (in.readByte() != RaftFrames.REQUEST) {
+      byte type = in.readByte();
+      if (type == RaftFrames.REQUEST_WITHOUT_CLUSTER) {
+        refuse(replies, in.readLong(), remote, "?", "a Raft message without a cluster id (a Link Bridge broker of an older version?)");
+        return;
+      }
+      if (type != RaftFrames.REQUEST) {
         return;
       }
       id = in.readLong();
+      cluster = in.readUTF();
       subject = in.readUTF();
       from = MemberId.from(in.readUTF());
       payload = in.readAllBytes();
     } catch (IOException e) {
       return; // not a frame of ours: nothing to answer
+    }
+    String refusal = !cluster.equals(clusterId)
+        ? "cluster '" + cluster + "' is not this broker's cluster '" + clusterId + "': the sender was started with another member list or clusterName"
+        : !addresses.containsKey(from) || from.equals(localId)
+        ? "member '" + from.id() + "' is not one of this cluster's members " + addresses.keySet().stream().map(MemberId::id).sorted().toList()
+        : MEMBERSHIP_CHANGES.contains(subject)
+        ? "membership is static: '" + subject + "' from '" + from.id() + "' is refused; change the member list of every broker instead"
+        : null;
+    if (refusal != null) {
+      refuse(replies, id, remote, from.id(), refusal);
+      return;
     }
     BiFunction<MemberId, byte[], CompletableFuture<byte[]>> handler = handlers.get(subject);
     CompletableFuture<byte[]> result;
@@ -192,6 +235,19 @@ final class GrpcMessaging implements ClusterCommunicationService {
         }
       }
     });
+  }
+
+  /** Answers a request this member will not handle, and says so in the log (once per sender and reason every 10 s). */
+  private void refuse(StreamObserver<byte[]> replies, long id, SocketAddress remote, String sender, String reason) {
+    refusals.warn(remote + "/" + sender + ":" + reason, () -> log.warn("Broker {} refused Raft messages from {} (claims member '{}'): {}",
+        localId.id(), remote, sender, reason));
+    synchronized (replies) {
+      try {
+        replies.onNext(RaftFrames.reply(RaftFrames.REFUSED, id, reason.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      } catch (RuntimeException e) {
+        // the stream closed meanwhile
+      }
+    }
   }
 
   @Override
@@ -329,7 +385,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     synchronized (streams) {
       s = streams.get(to);
       if (s == null || s.isBroken()) {
-        s = new PeerStream(localId, to, channel, nextId, timeouts);
+        s = new PeerStream(localId, clusterId, to, channel, nextId, timeouts, refusals);
         streams.put(to, s);
       }
       return s;

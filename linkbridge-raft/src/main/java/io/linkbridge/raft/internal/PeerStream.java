@@ -21,6 +21,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one long-lived stream to a peer that carries every request to it: a message costs a frame
@@ -28,7 +30,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * its pending requests with {@link ConnectException} and is replaced on the next send.
  */
 final class PeerStream {
+  private static final Logger log = LoggerFactory.getLogger(PeerStream.class);
   private final MemberId local;
+  private final String clusterId;
+  private final RateLimitedLog refusals;
   private final MemberId peer;
   private final AtomicLong nextId;
   private final ScheduledExecutorService timeouts;
@@ -36,8 +41,11 @@ final class PeerStream {
   private final StreamObserver<byte[]> requests;
   private volatile boolean broken;
 
-  PeerStream(MemberId local, MemberId peer, ManagedChannel channel, AtomicLong nextId, ScheduledExecutorService timeouts) {
+  PeerStream(MemberId local, String clusterId, MemberId peer, ManagedChannel channel, AtomicLong nextId, ScheduledExecutorService timeouts,
+      RateLimitedLog refusals) {
     this.local = local;
+    this.clusterId = clusterId;
+    this.refusals = refusals;
     this.peer = peer;
     this.nextId = nextId;
     this.timeouts = timeouts;
@@ -71,7 +79,7 @@ final class PeerStream {
     result.whenComplete((r, e) -> timer.cancel(false));
     try {
       synchronized (this) {
-        requests.onNext(RaftFrames.request(id, subject, local.id(), payload));
+        requests.onNext(RaftFrames.request(id, clusterId, subject, local.id(), payload));
       }
     } catch (RuntimeException e) {
       pending.remove(id);
@@ -93,6 +101,10 @@ final class PeerStream {
       byte[] body = in.readAllBytes();
       if (type == RaftFrames.REPLY) {
         f.complete(body);
+      } else if (type == RaftFrames.REFUSED) {
+        String reason = new String(body, StandardCharsets.UTF_8);
+        refusals.warn(peer + ":" + reason, () -> log.warn("Broker {}: member {} refused our Raft messages: {}", local.id(), peer, reason));
+        f.completeExceptionally(new ConnectException("refused by " + peer + ": " + reason));
       } else {
         f.completeExceptionally(new ConnectException("request to " + peer + " failed there: " + new String(body, StandardCharsets.UTF_8)));
       }

@@ -16,14 +16,18 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The wire format of the Raft transport: one bidirectional gRPC method carrying byte frames.
- * A request is {@code [0][id][subject][sender][payload]}; a reply {@code [1][id][payload]}; a failed
- * request {@code [2][id][message]}.
+ * A request is {@code [4][id][cluster id][subject][sender][payload]}; a reply {@code [1][id][payload]};
+ * a failed request {@code [2][id][message]}; a request the receiver refused because it does not know
+ * the sender's cluster or member {@code [3][id][reason]}. Type 0 was a request without a cluster id
+ * (before cluster ids); it is refused.
  */
 final class RaftFrames {
   static final String SERVICE = "linkbridge.raft.v1.RaftTransport";
-  static final byte REQUEST = 0;
+  static final byte REQUEST_WITHOUT_CLUSTER = 0;
   static final byte REPLY = 1;
   static final byte ERROR = 2;
+  static final byte REFUSED = 3;
+  static final byte REQUEST = 4;
 
   static final MethodDescriptor<byte[], byte[]> EXCHANGE = MethodDescriptor.<byte[], byte[]>newBuilder()
       .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
@@ -34,11 +38,12 @@ final class RaftFrames {
 
   private RaftFrames() {}
 
-  static byte[] request(long id, String subject, String sender, byte[] payload) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + subject.length() + 48);
+  static byte[] request(long id, String clusterId, String subject, String sender, byte[] payload) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(payload.length + clusterId.length() + subject.length() + 48);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(REQUEST);
       out.writeLong(id);
+      out.writeUTF(clusterId);
       out.writeUTF(subject);
       out.writeUTF(sender);
       out.write(payload);
