@@ -11,6 +11,7 @@ import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.Clock;
+import io.linkbridge.spi.Readiness;
 import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.ConsensusProvider;
@@ -46,6 +47,7 @@ public final class DefaultNode implements Node {
   private final SnapshotFiles snapshotFiles;
   private final ScheduledExecutorService scheduler;
   private final StallDetector stalls;
+  private final BrokerReadiness readiness;
   private final ScheduledExecutorService brokerLiveness;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
@@ -66,6 +68,36 @@ public final class DefaultNode implements Node {
     this.scheduler = singleThread("linkbridge-snapshots-" + settings.id());
     this.brokerLiveness = singleThread("linkbridge-broker-liveness-" + settings.id());
     this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
+    this.readiness = new BrokerReadiness(settings.id());
+    engine.onFailure(this::failed);
+  }
+
+  /** The engine can no longer be trusted (see {@link ConsensusEngine#onFailure}): stop serving, loudly, for good. */
+  private void failed(Throwable cause) {
+    String reason = "broker " + settings.id() + " stopped serving: " + cause.getMessage()
+        + "; check the disk of " + settings.dataDir() + ", then restart the broker (or replace it and let it catch up from the others)";
+    log.error("{}", reason, cause);
+    readiness.failed(reason);
+  }
+
+  /** Serves once the engine has caught up (its barrier applied); tries again until it has, or the node stops. */
+  private void awaitCaughtUp() {
+    if (shutdown.get()) {
+      return;
+    }
+    engine.ready().whenComplete((v, e) -> {
+      if (e == null) {
+        readiness.serving();
+        log.info("Broker {} caught up at revision {}: serving", settings.id(), registry.revision());
+      } else if (!shutdown.get()) {
+        log.debug("Broker {} has not caught up yet ({}); trying again", settings.id(), e.toString());
+        try {
+          scheduler.schedule(this::awaitCaughtUp, settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+          // shut down meanwhile
+        }
+      }
+    });
   }
 
   private static ScheduledExecutorService singleThread(String name) {
@@ -98,7 +130,7 @@ public final class DefaultNode implements Node {
     if (transportProvider != null) {
       try {
         node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry,
-            settings.heartbeatInterval(), settings.agentTimeout(), node.clients, node.stalls));
+            settings.heartbeatInterval(), settings.agentTimeout(), node.clients, node.stalls, node.readiness));
       } catch (RuntimeException e) {
         node.shutdownNow();
         throw e;
@@ -113,6 +145,7 @@ public final class DefaultNode implements Node {
         log.error("Broker {}: broker liveness check failed; it runs again in {} ms", settings.id(), beat, e);
       }
     }, beat, beat, TimeUnit.MILLISECONDS);
+    node.awaitCaughtUp();
     long every = settings.snapshots().interval().toMillis();
     node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
@@ -180,6 +213,11 @@ public final class DefaultNode implements Node {
   /** The consensus engine, for tests and tools in this code base. */
   public ConsensusEngine consensus() {
     return engine;
+  }
+
+  /** Whether this node serves discovery now, and why not: for tests and tools in this code base. */
+  public Readiness readiness() {
+    return readiness;
   }
 
   /** The directory holding this node's registry snapshots. */

@@ -17,9 +17,10 @@ import java.util.Objects;
  * @param agentTimeout how long an agent may leave pings unanswered before it is detached
  * @param clients the clients connected to this broker (local, never replicated)
  * @param liveness the clock agent silences are measured on: it leaves out time this broker stood still
+ * @param readiness whether this broker may serve discovery now (caught up, storage trusted)
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout,
-    ClientSessions clients, LivenessClock liveness) {
+    ClientSessions clients, LivenessClock liveness, Readiness readiness) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
@@ -28,5 +29,6 @@ public record BrokerContext(String brokerId, HostAndPort address, Registry regis
     Objects.requireNonNull(agentTimeout, "agentTimeout");
     Objects.requireNonNull(clients, "clients");
     Objects.requireNonNull(liveness, "liveness");
+    Objects.requireNonNull(readiness, "readiness");
   }
 }

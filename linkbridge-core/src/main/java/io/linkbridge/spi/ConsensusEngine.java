@@ -43,6 +43,14 @@ public interface ConsensusEngine {
    */
   void onLeaderChange(Consumer<Optional<String>> listener);
 
+  /**
+   * Registers a listener called once if this member can no longer be trusted: its log could not be
+   * forced to disk, or its storage is damaged. The member has then stopped taking part in the cluster
+   * and every proposal fails; the broker stops serving and says why. Runs on an engine thread; must
+   * not block.
+   */
+  void onFailure(Consumer<Throwable> listener);
+
   /** The highest log index this member knows to be committed. */
   long commitIndex();
 

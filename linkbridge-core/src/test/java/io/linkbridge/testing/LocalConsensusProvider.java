@@ -55,6 +55,9 @@ public final class LocalConsensusProvider implements ConsensusProvider {
     }
 
     @Override
+    public void onFailure(Consumer<Throwable> listener) {}
+
+    @Override
     public long term() {
       return 1;
     }

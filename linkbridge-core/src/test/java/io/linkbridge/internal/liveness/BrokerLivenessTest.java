@@ -225,6 +225,9 @@ class BrokerLivenessTest {
     public void onLeaderChange(Consumer<Optional<String>> listener) {}
 
     @Override
+    public void onFailure(Consumer<Throwable> listener) {}
+
+    @Override
     public long commitIndex() {
       return 0;
     }

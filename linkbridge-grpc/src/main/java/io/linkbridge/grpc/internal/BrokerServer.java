@@ -63,7 +63,7 @@ public final class BrokerServer implements BrokerTransport {
     });
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
-        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), history, watchExecutor),
+        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.readiness(), history, watchExecutor),
             new ClientSessionInterceptor(context.clients())))
         .addService(new AgentEndpoint(context, pinger))
         .addService(health.getHealthService())
@@ -78,9 +78,14 @@ public final class BrokerServer implements BrokerTransport {
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
     }
-    health.setStatus("", ServingStatus.SERVING);
-    health.setStatus(DiscoveryServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    health.setStatus(AgentServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    Runnable followReadiness = () -> {
+      ServingStatus status = context.readiness().notServing().isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+      health.setStatus("", status);
+      health.setStatus(DiscoveryServiceGrpc.SERVICE_NAME, status);
+      health.setStatus(AgentServiceGrpc.SERVICE_NAME, status);
+    };
+    context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
+    followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
     return new BrokerServer(context, server, health, subscription, watchExecutor, pinger);
   }

@@ -14,8 +14,10 @@ import io.linkbridge.grpc.v1.ListServicesResponse;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.registry.ClusterState;
+import io.linkbridge.spi.Readiness;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executor;
 
@@ -29,9 +31,11 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
   private final EventHistory history;
   private final Executor watchExecutor;
   private final WatchEvents watchEvents;
+  private final Readiness readiness;
 
-  DiscoveryEndpoint(Registry registry, EventHistory history, Executor watchExecutor) {
+  DiscoveryEndpoint(Registry registry, Readiness readiness, EventHistory history, Executor watchExecutor) {
     this.registry = registry;
+    this.readiness = readiness;
     this.history = history;
     this.watchExecutor = watchExecutor;
     this.watchEvents = new WatchEvents(registry);
@@ -39,7 +43,7 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
 
   @Override
   public void discover(DiscoverRequest request, StreamObserver<DiscoverResponse> response) {
-    if (!validService(request.getService(), response)) {
+    if (!serving(response) || !validService(request.getService(), response)) {
       return;
     }
     ClusterState state = registry.state();
@@ -53,7 +57,7 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
 
   @Override
   public void getAlternatives(GetAlternativesRequest request, StreamObserver<DiscoverResponse> response) {
-    if (!validService(request.getService(), response)) {
+    if (!serving(response) || !validService(request.getService(), response)) {
       return;
     }
     Set<String> excluded = new HashSet<>(request.getExcludeIdsList());
@@ -66,6 +70,9 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
 
   @Override
   public void listServices(ListServicesRequest request, StreamObserver<ListServicesResponse> response) {
+    if (!serving(response)) {
+      return;
+    }
     ClusterState state = registry.state();
     response.onNext(ListServicesResponse.newBuilder().addAllServices(state.services()).setRevision(state.revision()).build());
     response.onCompleted();
@@ -73,7 +80,7 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
 
   @Override
   public void watch(WatchRequest request, StreamObserver<WatchEvent> response) {
-    if (!validService(request.getService(), response)) {
+    if (!serving(response) || !validService(request.getService(), response)) {
       return;
     }
     if (request.getFromRevision() < 0) {
@@ -114,6 +121,13 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** A broker that has not caught up (or cannot trust its disk) answers UNAVAILABLE, so the client asks another one. */
+  private boolean serving(StreamObserver<?> response) {
+    Optional<String> why = readiness.notServing();
+    why.ifPresent(reason -> response.onError(Status.UNAVAILABLE.withDescription(reason).asRuntimeException()));
+    return why.isEmpty();
   }
 
   private static boolean validService(String service, StreamObserver<?> response) {

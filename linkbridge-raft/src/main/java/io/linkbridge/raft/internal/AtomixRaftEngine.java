@@ -85,8 +85,15 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private volatile boolean stopped;
   private final AtomicBoolean released = new AtomicBoolean();
   private volatile CompletableFuture<Void> ready;
+  private final List<Consumer<Throwable>> failureListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final AtomicBoolean failed = new AtomicBoolean();
 
   AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {
+    this(config, stateMachine, LogForcer.Disk.REAL);
+  }
+
+  /** With {@code disk} doing the fsyncs: tests model power loss and failing disks with it. */
+  AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine, LogForcer.Disk disk) {
     this.config = config;
     this.stateMachine = stateMachine;
     this.localId = MemberId.from(config.memberId());
@@ -98,7 +105,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
     String name = config.memberId();
     this.completions = Executors.newSingleThreadExecutor(r -> daemon(r, "linkbridge-raft-completions-" + name));
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
-    this.forcer = new LogForcer(config.dataDir(), PREFIX, name);
+    this.forcer = new LogForcer(config.dataDir(), PREFIX, name, disk, this::storageFailed);
     this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), addresses, config.requestTimeout(),
         new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex)));
   }
@@ -284,6 +291,27 @@ final class AtomixRaftEngine implements ConsensusEngine {
   @Override
   public void onLeaderChange(Consumer<Optional<String>> listener) {
     server.cluster().addLeaderElectionListener(m -> listener.accept(m == null ? Optional.empty() : Optional.of(m.memberId().id())));
+  }
+
+  @Override
+  public void onFailure(Consumer<Throwable> listener) {
+    failureListeners.add(listener);
+  }
+
+  /**
+   * The log could not be forced: this member can no longer vouch for what it acknowledged, so it
+   * leaves the cluster at once (its peers see it as crashed) and every proposal fails from now on.
+   */
+  private void storageFailed(Throwable cause) {
+    if (!failed.compareAndSet(false, true)) {
+      return;
+    }
+    stopped = true; // no proposal from now on
+    log.error("Raft member {} stops: {}", config.memberId(), cause.getMessage());
+    failureListeners.forEach(l -> l.accept(cause));
+    Thread stopper = new Thread(this::shutdownNow, "linkbridge-raft-stop-" + config.memberId());
+    stopper.setDaemon(true);
+    stopper.start();
   }
 
   @Override

@@ -204,7 +204,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     }
     String refusal = !cluster.equals(clusterId)
         ? "cluster '" + cluster + "' is not this broker's cluster '" + clusterId + "': the sender was started with another member list or clusterName"
-        : !addresses.containsKey(from) || from.equals(localId)
+        : !addresses.containsKey(from) // this member's own Raft client talks to its server through here too
         ? "member '" + from.id() + "' is not one of this cluster's members " + addresses.keySet().stream().map(MemberId::id).sorted().toList()
         : MEMBERSHIP_CHANGES.contains(subject)
         ? "membership is static: '" + subject + "' from '" + from.id() + "' is refused; change the member list of every broker instead"

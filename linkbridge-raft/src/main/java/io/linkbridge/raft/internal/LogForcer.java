@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -21,13 +22,26 @@ import java.util.stream.Stream;
  * the directory) makes everything appended so far durable.
  *
  * <p>One force runs at a time and covers every request made before it started; a request for an
- * index already durable in the same term completes at once. Thread-safe.
+ * index already durable in the same term completes at once. A force that fails is fatal: nothing
+ * can say which of the writes since the last good force reached the disk, so every waiting and every
+ * later request fails and {@code onFailure} is told once (as etcd treats a WAL error). Thread-safe.
  */
 final class LogForcer {
+  /** Where forcing a file to disk happens: the real fsync, or a test's power-loss model. */
+  interface Disk {
+    Disk REAL = (channel, file) -> channel.force(false);
+
+    /** Makes everything written to {@code file} so far durable; throws if it cannot. */
+    void force(FileChannel channel, Path file) throws IOException;
+  }
+
   private final Path directory;
   private final String segmentPrefix;
   private final ExecutorService executor;
   private final AtomicLong forces = new AtomicLong();
+  private final Disk disk;
+  private final Consumer<Throwable> onFailure;
+  private Throwable failure; // guarded by this; final once set
   // Owned by the fsync thread: the newest segment, kept open so a force is one fsync call.
   private FileChannel newest;
   private long newestId = -1;
@@ -39,8 +53,10 @@ final class LogForcer {
 
   private record Waiter(long term, long index, CompletableFuture<Void> future) {}
 
-  LogForcer(Path directory, String segmentPrefix, String memberId) {
+  LogForcer(Path directory, String segmentPrefix, String memberId, Disk disk, Consumer<Throwable> onFailure) {
     this.directory = directory;
+    this.disk = disk;
+    this.onFailure = onFailure;
     this.segmentPrefix = segmentPrefix + "-";
     this.executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-raft-fsync-" + memberId);
@@ -55,6 +71,9 @@ final class LogForcer {
     synchronized (this) {
       if (term == durableTerm && index <= durableIndex) {
         return CompletableFuture.completedFuture(null);
+      }
+      if (failure != null) {
+        return CompletableFuture.failedFuture(failure);
       }
       if (closed) {
         return CompletableFuture.failedFuture(new IllegalStateException("Raft log is closed"));
@@ -112,8 +131,8 @@ final class LogForcer {
       try {
         forceSegments();
       } catch (IOException | RuntimeException e) {
-        batch.forEach(w -> w.future().completeExceptionally(e));
-        continue;
+        fail(batch, e);
+        return;
       }
       synchronized (this) {
         for (Waiter w : batch) {
@@ -129,13 +148,28 @@ final class LogForcer {
     }
   }
 
+  /** The log can no longer be trusted: fail every waiter now and later, and say so once. */
+  private void fail(List<Waiter> batch, Exception cause) {
+    IOException failed = new IOException("the Raft log in " + directory + " could not be forced to disk: " + cause, cause);
+    List<Waiter> queued;
+    synchronized (this) {
+      failure = failed;
+      forcing = false;
+      queued = waiters;
+      waiters = new ArrayList<>();
+    }
+    onFailure.accept(failed); // first: the broker stops serving before anyone hears of the failed write
+    batch.forEach(w -> w.future().completeExceptionally(failed));
+    queued.forEach(w -> w.future().completeExceptionally(failed));
+  }
+
   private void forceSegments() throws IOException {
     forces.incrementAndGet();
     if (newest == null || Files.exists(segment(newestId + 1))) {
       openNewest(); // first force, or the log rolled to a new segment since the last one
     }
     if (newest != null) {
-      newest.force(false);
+      disk.force(newest, segment(newestId));
     }
   }
 
@@ -154,7 +188,7 @@ final class LogForcer {
       }
     }
     if (newest != null) {
-      newest.force(false);
+      disk.force(newest, segment(newestId));
       newest.close();
     }
     newestId = ids.get(ids.size() - 1);
@@ -178,9 +212,9 @@ final class LogForcer {
     }
   }
 
-  private static void forceOnce(Path file) {
+  private void forceOnce(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.force(false);
+      disk.force(ch, file);
     } catch (java.nio.file.NoSuchFileException e) {
       // compacted away since it was listed: nothing left to make durable
     } catch (IOException e) {

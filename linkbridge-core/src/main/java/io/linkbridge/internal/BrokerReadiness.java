@@ -1,0 +1,47 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.spi.Readiness;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** Starting (catching up), then serving; failed is final. Thread-safe. */
+final class BrokerReadiness implements Readiness {
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private volatile String notServing;
+  private volatile boolean failed;
+
+  BrokerReadiness(String brokerId) {
+    notServing = "broker " + brokerId + " is starting: it has not caught up with the cluster yet; ask another broker";
+  }
+
+  @Override
+  public Optional<String> notServing() {
+    return Optional.ofNullable(notServing);
+  }
+
+  @Override
+  public void addListener(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  void serving() {
+    change(null, false);
+  }
+
+  /** Stops serving for good. */
+  void failed(String reason) {
+    change(reason, true);
+  }
+
+  private void change(String reason, boolean fail) {
+    synchronized (this) {
+      if (failed) {
+        return;
+      }
+      failed = fail;
+      notServing = reason;
+    }
+    listeners.forEach(Runnable::run);
+  }
+}
