@@ -26,7 +26,9 @@ public interface Node extends AutoCloseable {
   /**
    * Completes with this node once a leader is known and the local replica has caught up with the
    * commit index. {@link NodeBuilder#start()} does not wait for this, so brokers can be started one
-   * after another from one thread.
+   * after another from one thread. Until then the broker's health is NOT_SERVING and discovery answers
+   * UNAVAILABLE. Fails with a {@link LinkBridgeException} saying why when the broker stopped for good
+   * (its log could not be forced to disk, its Raft snapshot is damaged).
    */
   CompletableFuture<Node> ready();
 

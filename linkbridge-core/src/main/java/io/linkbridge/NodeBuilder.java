@@ -67,6 +67,7 @@ public final class NodeBuilder {
   private ConsensusProvider consensus;
   private TransportProvider transport;
   private String clusterName;
+  private boolean discardDamagedState;
 
   NodeBuilder() {}
 
@@ -126,6 +127,19 @@ public final class NodeBuilder {
    */
   public NodeBuilder clusterName(String name) {
     this.clusterName = Validation.requireName("clusterName", name);
+    return this;
+  }
+
+  /**
+   * What a broker does when it finds its stored Raft state damaged at start (a bad checksum in the
+   * log before its tail, a damaged snapshot). {@code false}, the default: it refuses to start and
+   * names the file and offset, so nothing acknowledged is silently dropped; restore the directory or
+   * decide. {@code true}: it moves its Raft state aside ({@code dataDir/raft.damaged-<time>}, kept for
+   * inspection), keeps its Raft term and vote, and catches up from the other brokers. Use it for one
+   * broker at a time, while the others hold a majority with the data.
+   */
+  public NodeBuilder discardDamagedState(boolean discard) {
+    this.discardDamagedState = discard;
     return this;
   }
 
@@ -262,7 +276,7 @@ public final class NodeBuilder {
     String clusterId = clusterName != null ? clusterName : derivedClusterId(members);
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
-        snapshots, segmentSize, maxEntrySize, consensus, transport);
+        snapshots, segmentSize, maxEntrySize, discardDamagedState, consensus, transport);
     return DefaultNode.start(settings);
   }
 

@@ -20,6 +20,11 @@ final class BrokerReadiness implements Readiness {
     return Optional.ofNullable(notServing);
   }
 
+  /** Why this broker stopped for good, if it did. */
+  Optional<String> failure() {
+    return failed ? Optional.ofNullable(notServing) : Optional.empty();
+  }
+
   @Override
   public void addListener(Runnable listener) {
     listeners.add(listener);

@@ -59,7 +59,7 @@ public final class DefaultNode implements Node {
     this.settings = settings;
     ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.clusterId(), settings.dataDir().resolve("raft"),
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
-        settings.segmentSize());
+        settings.segmentSize(), settings.discardDamagedState());
     this.engine = provider.create(config, stateMachine);
     this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout());
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
@@ -186,6 +186,10 @@ public final class DefaultNode implements Node {
 
   @Override
   public CompletableFuture<Node> ready() {
+    Optional<String> failure = readiness.failure();
+    if (failure.isPresent()) {
+      return CompletableFuture.failedFuture(new LinkBridgeException(failure.get()));
+    }
     return engine.ready().thenApply(v -> this);
   }
 

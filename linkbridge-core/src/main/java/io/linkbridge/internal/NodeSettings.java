@@ -26,5 +26,6 @@ public record NodeSettings(
     SnapshotConfig snapshots,
     int segmentSize,
     int maxEntrySize,
+    boolean discardDamagedState,
     ConsensusProvider consensus,
     TransportProvider transport) {}

@@ -22,6 +22,8 @@ import java.util.Objects;
  * @param requestTimeout how long a Raft request between members may take before it is retried
  * @param maxEntrySize the largest log entry in bytes
  * @param segmentSize the size of one log segment file in bytes
+ * @param discardDamagedState when this member's stored state is found damaged at start, move it aside
+ *     and catch up from the others instead of refusing to start (an operator's choice, never the default)
  */
 public record ConsensusConfig(
     String memberId,
@@ -33,7 +35,8 @@ public record ConsensusConfig(
     Duration heartbeatInterval,
     Duration requestTimeout,
     int maxEntrySize,
-    int segmentSize) {
+    int segmentSize,
+    boolean discardDamagedState) {
   public ConsensusConfig {
     Objects.requireNonNull(memberId, "memberId");
     Objects.requireNonNull(raftAddress, "raftAddress");

@@ -90,7 +90,7 @@ public abstract class AbstractConsensusContractTest {
     Peer p = peers.get(i);
     machines[i] = new RecordingStateMachine();
     ConsensusConfig config = new ConsensusConfig(p.id(), p.raftAddress(), peers, "contract", dir.resolve(p.id()), Duration.ofMillis(500),
-        Duration.ofMillis(100), Duration.ofSeconds(1), 64 * 1024, 1024 * 1024);
+        Duration.ofMillis(100), Duration.ofSeconds(1), 64 * 1024, 1024 * 1024, false);
     engines[i] = provider().create(config, machines[i]);
     engines[i].start().join();
   }

@@ -62,6 +62,11 @@ public final class TestCluster implements AutoCloseable {
 
   /** Starts (or restarts) node {@code i} from its data directory; does not wait for it to be ready. */
   public Node start(int i) {
+    return start(i, b -> b);
+  }
+
+  /** As {@link #start(int)}, with {@code extra} settings for this start only (after the cluster's own). */
+  public Node start(int i, UnaryOperator<NodeBuilder> extra) {
     Peer p = peers.get(i);
     NodeBuilder b = LinkBridge.node()
         .id(p.id())
@@ -73,7 +78,7 @@ public final class TestCluster implements AutoCloseable {
     if (serveApi) {
       b.address(api.get(i));
     }
-    nodes[i] = customizer.apply(b).start();
+    nodes[i] = extra.apply(customizer.apply(b)).start();
     NodeLeakCheck.track(nodes[i]);
     return nodes[i];
   }

@@ -34,6 +34,7 @@ import io.linkbridge.spi.StateMachine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -123,6 +124,14 @@ final class AtomixRaftEngine implements ConsensusEngine {
     } catch (IOException e) {
       return CompletableFuture.failedFuture(new LinkBridgeException("cannot create the Raft directory " + config.dataDir() + ": " + e.getMessage(), e));
     }
+    try {
+      checkStoredState();
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new LinkBridgeException("broker " + config.memberId() + " cannot read its Raft log in "
+          + config.dataDir() + ": " + e.getMessage(), e));
+    } catch (LinkBridgeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     RaftStorage storage = RaftStorage.builder()
         .withPrefix(PREFIX)
         .withDirectory(config.dataDir().toFile())
@@ -143,7 +152,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
       return CompletableFuture.failedFuture(e);
     }
     Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
-    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context));
+    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context), this::snapshotDamaged);
     RaftContext raft = new RaftContext(
         PREFIX,
         localId,
@@ -173,6 +182,34 @@ final class AtomixRaftEngine implements ConsensusEngine {
     messaging.subscribe(TAKEOVER, bytes -> bytes, request -> takeOver(), reply -> reply);
     openSession(type);
     return CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * Before Atomix opens the log: a torn write at its tail is logged and left for Atomix to overwrite;
+   * damage anywhere else (or a snapshot found damaged before) stops the start, unless the operator
+   * chose to discard the damaged state, which is then moved aside.
+   */
+  private void checkStoredState() throws IOException {
+    Optional<String> damage = DamageMarker.read(config.dataDir());
+    if (damage.isEmpty()) {
+      Optional<LogIntegrityCheck.Finding> finding = LogIntegrityCheck.check(config.dataDir(), PREFIX, config.maxEntrySize());
+      if (finding.isPresent() && !finding.get().damaged()) {
+        log.warn("Raft member {}: {}; the log ends before it (the write was never acknowledged)", config.memberId(), finding.get().describe());
+      }
+      damage = finding.filter(LogIntegrityCheck.Finding::damaged).map(LogIntegrityCheck.Finding::describe);
+    }
+    if (damage.isEmpty()) {
+      return;
+    }
+    if (!config.discardDamagedState()) {
+      throw new LinkBridgeException("broker " + config.memberId() + " will not start on damaged Raft state: " + damage.get()
+          + ". Starting anyway would silently drop every entry after it, acknowledged writes included. Restore " + config.dataDir()
+          + " from a backup, or start this broker once with discardDamagedState(true) to move its Raft state aside and catch up from"
+          + " the other brokers (only while they hold a majority with the data)");
+    }
+    Path aside = DamageMarker.moveAside(config.dataDir(), PREFIX);
+    log.warn("Raft member {}: {}; discarding its Raft state as configured (moved to {}, Raft term and vote kept): it catches up from the"
+        + " other brokers", config.memberId(), damage.get(), aside);
   }
 
   /**
@@ -312,6 +349,16 @@ final class AtomixRaftEngine implements ConsensusEngine {
     Thread stopper = new Thread(this::shutdownNow, "linkbridge-raft-stop-" + config.memberId());
     stopper.setDaemon(true);
     stopper.start();
+  }
+
+  /** A Raft snapshot failed its checksum on restore: remember it for the next start, and stop. */
+  private void snapshotDamaged(String what) {
+    try {
+      DamageMarker.write(config.dataDir(), what);
+    } catch (IOException e) {
+      log.error("Raft member {} could not record the damage in {}: {}", config.memberId(), config.dataDir(), e.toString());
+    }
+    storageFailed(new IOException(what));
   }
 
   @Override

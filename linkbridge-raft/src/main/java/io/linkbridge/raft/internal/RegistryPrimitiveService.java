@@ -14,21 +14,29 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.function.Consumer;
+import java.util.zip.CRC32;
 
 /**
  * Adapts the Link Bridge {@link StateMachine} to an Atomix primitive service. Atomix calls it on the
- * Raft server's state machine thread, in log order; snapshots (backup/restore) carry the state
- * machine's own bytes, length-prefixed.
+ * Raft server's state machine thread, in log order. Snapshots (backup/restore) carry the state
+ * machine's own bytes as {@code [magic][index][length][crc32][bytes]}: Atomix's snapshot files have no
+ * checksum of their own, and a damaged snapshot must stop the broker, not be served.
  */
 final class RegistryPrimitiveService implements PrimitiveService {
+  /** "LBS2": a snapshot with a checksum. Older snapshots start with the index and have none. */
+  private static final int SNAPSHOT_MAGIC = 0x4C425332;
+
   private final StateMachine stateMachine;
   private final AppliedIndex appliedIndex;
   private final EntryTerms terms;
+  private final Consumer<String> onDamaged;
 
-  RegistryPrimitiveService(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms) {
+  RegistryPrimitiveService(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms, Consumer<String> onDamaged) {
     this.stateMachine = stateMachine;
     this.appliedIndex = appliedIndex;
     this.terms = terms;
+    this.onDamaged = onDamaged;
   }
 
   @Override
@@ -50,21 +58,45 @@ final class RegistryPrimitiveService implements PrimitiveService {
     } catch (IOException e) {
       throw new UncheckedIOException("state machine snapshot failed", e);
     }
+    byte[] body = bytes.toByteArray();
+    output.writeInt(SNAPSHOT_MAGIC);
     output.writeLong(appliedIndex.get());
-    output.writeInt(bytes.size());
-    output.write(bytes.toByteArray());
+    output.writeInt(body.length);
+    output.writeInt((int) crc(body));
+    output.write(body);
   }
 
   @Override
   public void restore(BackupInput input) {
-    long index = input.readLong();
-    byte[] bytes = input.readBytes(input.readInt());
+    long index;
+    byte[] bytes;
     try {
+      int first = input.readInt();
+      if (first == SNAPSHOT_MAGIC) {
+        index = input.readLong();
+        int length = input.readInt();
+        long expected = input.readInt() & 0xFFFFFFFFL;
+        bytes = input.readBytes(length);
+        if (crc(bytes) != expected) {
+          throw new IllegalStateException("checksum mismatch (crc32 " + Long.toHexString(crc(bytes)) + ", recorded " + Long.toHexString(expected) + ")");
+        }
+      } else { // written before snapshots had a checksum
+        index = ((long) first << 32) | (input.readInt() & 0xFFFFFFFFL);
+        bytes = input.readBytes(input.readInt());
+      }
       stateMachine.restore(new ByteArrayInputStream(bytes));
-    } catch (IOException e) {
-      throw new UncheckedIOException("state machine restore failed", e);
+    } catch (IOException | RuntimeException e) {
+      String what = "the newest Raft snapshot is damaged (" + e.getMessage() + ")";
+      onDamaged.accept(what);
+      throw new IllegalStateException(what, e);
     }
     appliedIndex.set(index);
+  }
+
+  private static long crc(byte[] bytes) {
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    return crc.getValue();
   }
 
   /** Returns {@code [index][result]} so the proposer can wait until its own member applied the entry. */

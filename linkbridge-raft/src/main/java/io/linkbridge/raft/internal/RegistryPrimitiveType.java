@@ -8,6 +8,7 @@ import io.atomix.primitive.service.PrimitiveService;
 import io.atomix.primitive.service.ServiceConfig;
 import io.atomix.utils.serializer.Namespace;
 import io.linkbridge.spi.StateMachine;
+import java.util.function.Consumer;
 
 /**
  * The one Atomix primitive Link Bridge runs: a service whose state is the Link Bridge
@@ -20,11 +21,13 @@ final class RegistryPrimitiveType implements PrimitiveType {
   private final StateMachine stateMachine;
   private final AppliedIndex appliedIndex;
   private final EntryTerms terms;
+  private final Consumer<String> onDamagedSnapshot;
 
-  RegistryPrimitiveType(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms) {
+  RegistryPrimitiveType(StateMachine stateMachine, AppliedIndex appliedIndex, EntryTerms terms, Consumer<String> onDamagedSnapshot) {
     this.stateMachine = stateMachine;
     this.appliedIndex = appliedIndex;
     this.terms = terms;
+    this.onDamagedSnapshot = onDamagedSnapshot;
   }
 
   @Override
@@ -49,7 +52,7 @@ final class RegistryPrimitiveType implements PrimitiveType {
 
   @Override
   public PrimitiveService newService(ServiceConfig config) {
-    return new RegistryPrimitiveService(stateMachine, appliedIndex, terms);
+    return new RegistryPrimitiveService(stateMachine, appliedIndex, terms, onDamagedSnapshot);
   }
 
 }

@@ -95,7 +95,7 @@ class PowerLossTest {
   private void start(int i, LogForcer.Disk disk) {
     machines[i] = new Recorder();
     engines[i] = new AtomixRaftEngine(new ConsensusConfig(peers.get(i).id(), peers.get(i).raftAddress(), peers, "power-loss", raftDir(i),
-        Duration.ofMillis(500), Duration.ofMillis(100), Duration.ofSeconds(1), 64 * 1024, 1024 * 1024), machines[i], disk);
+        Duration.ofMillis(500), Duration.ofMillis(100), Duration.ofSeconds(1), 64 * 1024, 1024 * 1024, false), machines[i], disk);
     engines[i].start().join();
   }
 
