@@ -37,6 +37,8 @@ public final class NodeBuilder {
   public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
   /** Default most clients one broker serves at once ({@code local.maxClients}). */
   public static final int DEFAULT_MAX_CLIENTS = 10_000;
+  /** Default {@link #consistencyCheckInterval}: 30 seconds. */
+  public static final Duration DEFAULT_CONSISTENCY_CHECK_INTERVAL = Duration.ofSeconds(30);
   /** Default {@link #agentTimeout}: 5 seconds. */
   public static final Duration DEFAULT_AGENT_TIMEOUT = Duration.ofSeconds(5);
   /** Default time an idle client session lives ({@code local.clientTimeout}). */
@@ -68,6 +70,7 @@ public final class NodeBuilder {
   private TransportProvider transport;
   private String clusterName;
   private boolean discardDamagedState;
+  private Duration consistencyCheckInterval = DEFAULT_CONSISTENCY_CHECK_INTERVAL;
 
   NodeBuilder() {}
 
@@ -140,6 +143,18 @@ public final class NodeBuilder {
    */
   public NodeBuilder discardDamagedState(boolean discard) {
     this.discardDamagedState = discard;
+    return this;
+  }
+
+  /**
+   * How often the brokers compare their replicas (etcd's corruption check): the leader puts a mark in
+   * the log, every broker reports its registry checksum at it, and a broker whose checksum differs
+   * from a majority's stops serving and logs at ERROR. Also run when a broker has caught up after
+   * its start. At least 100ms; default {@link #DEFAULT_CONSISTENCY_CHECK_INTERVAL}.
+   */
+  public NodeBuilder consistencyCheckInterval(Duration interval) {
+    requireAtLeast("consistencyCheckInterval", interval, Duration.ofMillis(100));
+    this.consistencyCheckInterval = interval;
     return this;
   }
 
@@ -276,7 +291,7 @@ public final class NodeBuilder {
     String clusterId = clusterName != null ? clusterName : derivedClusterId(members);
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
-        snapshots, segmentSize, maxEntrySize, discardDamagedState, consensus, transport);
+        snapshots, segmentSize, maxEntrySize, discardDamagedState, consistencyCheckInterval, consensus, transport);
     return DefaultNode.start(settings);
   }
 

@@ -5,6 +5,7 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
 import io.linkbridge.Registry;
+import io.linkbridge.internal.consistency.ReplicaConsistencyCheck;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.registry.RegistryStateMachine;
@@ -48,6 +49,8 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService scheduler;
   private final StallDetector stalls;
   private final BrokerReadiness readiness;
+  private final ScheduledExecutorService consistencyWorker;
+  private final ReplicaConsistencyCheck consistency;
   private final ScheduledExecutorService brokerLiveness;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
@@ -70,6 +73,9 @@ public final class DefaultNode implements Node {
     this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
     this.readiness = new BrokerReadiness(settings.id());
     engine.onFailure(this::failed);
+    this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
+    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(), consistencyWorker, readiness::failed);
+    stateMachine.consistencyListener(consistency);
   }
 
   /** The engine can no longer be trusted (see {@link ConsensusEngine#onFailure}): stop serving, loudly, for good. */
@@ -89,6 +95,7 @@ public final class DefaultNode implements Node {
       if (e == null) {
         readiness.serving();
         log.info("Broker {} caught up at revision {}: serving", settings.id(), registry.revision());
+        consistency.mark(); // compare this replica with the others now, not only at the next interval
       } else if (!shutdown.get()) {
         log.debug("Broker {} has not caught up yet ({}); trying again", settings.id(), e.toString());
         try {
@@ -146,6 +153,12 @@ public final class DefaultNode implements Node {
       }
     }, beat, beat, TimeUnit.MILLISECONDS);
     node.awaitCaughtUp();
+    long check = settings.consistencyCheckInterval().toMillis();
+    node.consistencyWorker.scheduleWithFixedDelay(() -> {
+      if (node.engine.isLeader()) {
+        node.consistency.mark();
+      }
+    }, check, check, TimeUnit.MILLISECONDS);
     long every = settings.snapshots().interval().toMillis();
     node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
@@ -211,7 +224,7 @@ public final class DefaultNode implements Node {
   @Override
   public NodeMetrics metrics() {
     return new NodeMetrics(registry.revision(), engine.commitIndex(), engine.appliedIndex(), engine.isLeader(), clients.count(),
-        registry.state().instanceCount(), registry.agents().size());
+        registry.state().instanceCount(), registry.agents().size(), consistency.checks(), consistency.mismatches());
   }
 
   /** The consensus engine, for tests and tools in this code base. */
@@ -222,6 +235,11 @@ public final class DefaultNode implements Node {
   /** Whether this node serves discovery now, and why not: for tests and tools in this code base. */
   public Readiness readiness() {
     return readiness;
+  }
+
+  /** The replicated state machine itself: for tests that must make a replica diverge, and tools in this code base. */
+  public RegistryStateMachine stateMachine() {
+    return stateMachine;
   }
 
   /** The directory holding this node's registry snapshots. */
@@ -297,6 +315,7 @@ public final class DefaultNode implements Node {
   private void stopTimers() {
     scheduler.shutdownNow();
     brokerLiveness.shutdownNow();
+    consistencyWorker.shutdownNow();
     stalls.stop();
   }
 

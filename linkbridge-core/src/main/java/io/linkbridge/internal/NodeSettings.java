@@ -27,5 +27,6 @@ public record NodeSettings(
     int segmentSize,
     int maxEntrySize,
     boolean discardDamagedState,
+    Duration consistencyCheckInterval,
     ConsensusProvider consensus,
     TransportProvider transport) {}

@@ -60,6 +60,11 @@ public final class RegistryCodec {
       b.setDetachAgent(io.linkbridge.internal.log.DetachAgent.newBuilder().setAgentId(c.agentId()).setBrokerId(c.brokerId()));
     } else if (command instanceof RegistryCommand.DetachBroker c) {
       b.setDetachBroker(io.linkbridge.internal.log.DetachBroker.newBuilder().setBrokerId(c.brokerId()).setTerm(c.term()));
+    } else if (command instanceof RegistryCommand.ChecksumMark c) {
+      b.setChecksumMark(io.linkbridge.internal.log.ChecksumMark.newBuilder().setId(c.id()));
+    } else if (command instanceof RegistryCommand.ChecksumReport c) {
+      b.setChecksumReport(io.linkbridge.internal.log.ChecksumReport.newBuilder().setMarkId(c.markId()).setBrokerId(c.brokerId())
+          .setRevision(c.revision()).setChecksum(c.checksum()));
     } else {
       throw new IllegalArgumentException("unknown command " + command);
     }
@@ -75,7 +80,10 @@ public final class RegistryCodec {
       case ATTACH_AGENT -> new RegistryCommand.AttachAgent(c.getAttachAgent().getAgentId(), c.getAttachAgent().getBrokerId());
       case DETACH_AGENT -> new RegistryCommand.DetachAgent(c.getDetachAgent().getAgentId(), c.getDetachAgent().getBrokerId());
       case DETACH_BROKER -> new RegistryCommand.DetachBroker(c.getDetachBroker().getBrokerId(), c.getDetachBroker().getTerm());
-      case KIND_NOT_SET -> throw new IllegalArgumentException("command has no kind set");
+      case CHECKSUM_MARK -> new RegistryCommand.ChecksumMark(c.getChecksumMark().getId());
+      case CHECKSUM_REPORT -> new RegistryCommand.ChecksumReport(c.getChecksumReport().getMarkId(), c.getChecksumReport().getBrokerId(),
+          c.getChecksumReport().getRevision(), c.getChecksumReport().getChecksum());
+      case KIND_NOT_SET -> throw new IllegalArgumentException("command has no kind set (a command of a newer version?)");
     };
   }
 

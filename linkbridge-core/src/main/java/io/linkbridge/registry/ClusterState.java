@@ -3,10 +3,6 @@ package io.linkbridge.registry;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.internal.RegistryCodec;
-import java.nio.ByteBuffer;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -143,18 +139,15 @@ public final class ClusterState {
   }
 
   /**
-   * A checksum of the whole state: the first 8 bytes of the SHA-256 of its canonical snapshot
-   * encoding. Two brokers with equal states, revision included, have equal checksums.
+   * A checksum of the whole state: the first 8 bytes of SHA-256 over its canonical encoding
+   * ({@link CanonicalDigest}, written out field by field so it does not change with a serializer's
+   * version). Two brokers with equal states, revision included, have equal checksums. Computed once
+   * per state, on the calling thread.
    */
   public long checksum() {
     Long c = checksum;
     if (c == null) {
-      try {
-        byte[] digest = MessageDigest.getInstance("SHA-256").digest(RegistryCodec.encodeSnapshot(this));
-        c = ByteBuffer.wrap(digest).getLong();
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-      }
+      c = CanonicalDigest.of(this);
       checksum = c;
     }
     return c;

@@ -64,4 +64,19 @@ public sealed interface RegistryCommand {
       }
     }
   }
+
+  /** A point in the log where every broker takes its checksum (see {@link ConsistencyListener}); changes nothing. */
+  record ChecksumMark(String id) implements RegistryCommand {
+    public ChecksumMark {
+      Objects.requireNonNull(id, "id");
+    }
+  }
+
+  /** One broker's checksum (and revision) at a mark; changes nothing. */
+  record ChecksumReport(String markId, String brokerId, long revision, long checksum) implements RegistryCommand {
+    public ChecksumReport {
+      Objects.requireNonNull(markId, "markId");
+      Objects.requireNonNull(brokerId, "brokerId");
+    }
+  }
 }

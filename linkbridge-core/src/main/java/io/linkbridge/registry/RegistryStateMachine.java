@@ -45,6 +45,7 @@ public final class RegistryStateMachine implements StateMachine {
   private final int deadAgentsKept;
   private volatile ClusterState state = ClusterState.EMPTY;
   private final List<Consumer<RegistryEvent>> listeners = new CopyOnWriteArrayList<>();
+  private volatile ConsistencyListener consistency;
 
   public RegistryStateMachine() {
     this(DEAD_AGENTS_KEPT);
@@ -67,6 +68,11 @@ public final class RegistryStateMachine implements StateMachine {
 
   public void removeListener(Consumer<RegistryEvent> listener) {
     listeners.remove(listener);
+  }
+
+  /** Sets the one listener for checksum marks and reports. See {@link ConsistencyListener} for threading. */
+  public void consistencyListener(ConsistencyListener listener) {
+    this.consistency = listener;
   }
 
   @Override
@@ -93,6 +99,20 @@ public final class RegistryStateMachine implements StateMachine {
     if (!m.events.isEmpty()) {
       state = m.build();
       fire(m.events);
+    }
+    ConsistencyListener c = consistency;
+    if (c != null) {
+      for (Object signal : m.checks) {
+        try {
+          if (signal instanceof MarkAt mark) {
+            c.markApplied(mark.markId(), mark.state());
+          } else {
+            c.reportApplied((RegistryCommand.ChecksumReport) signal);
+          }
+        } catch (RuntimeException ex) {
+          log.error("Consistency listener threw on {}", signal, ex);
+        }
+      }
     }
     return RegistryCodec.encodeResults(results);
   }
@@ -131,6 +151,8 @@ public final class RegistryStateMachine implements StateMachine {
     }
   }
 
+  private record MarkAt(String markId, ClusterState state) {}
+
   /** The changes of one batch: each update copies only its path in the persistent trees. */
   private static final class Mutation {
     private long revision;
@@ -141,6 +163,8 @@ public final class RegistryStateMachine implements StateMachine {
     private final int deadAgentsKept;
     private final long term;
     private final List<RegistryEvent> events = new ArrayList<>();
+    /** Marks (the state at the mark) and reports, in log order: told to the consistency listener after the batch. */
+    private final List<Object> checks = new ArrayList<>();
 
     Mutation(ClusterState base, int deadAgentsKept, long term) {
       this.term = term;
@@ -167,6 +191,12 @@ public final class RegistryStateMachine implements StateMachine {
         return attach(c.agentId(), c.brokerId());
       } else if (command instanceof RegistryCommand.DetachAgent c) {
         return detach(c.agentId(), c.brokerId());
+      } else if (command instanceof RegistryCommand.ChecksumMark c) {
+        checks.add(new MarkAt(c.id(), build()));
+        return applied();
+      } else if (command instanceof RegistryCommand.ChecksumReport c) {
+        checks.add(c);
+        return applied();
       } else if (command instanceof RegistryCommand.DetachBroker c) {
         if (c.term() != 0 && c.term() != term) {
           return new CommandResult.Rejected(Reason.STALE_TERM, "detach of broker " + c.brokerId() + " was decided in term " + c.term()
