@@ -15,7 +15,9 @@ import java.util.function.Function;
 /**
  * Coalesces registry commands into log entries (group commit): while a batch is in flight, arriving
  * commands queue; when it commits, everything queued goes out as the next entry. Throughput therefore
- * grows with load instead of queueing behind one fsync per command. Thread-safe.
+ * grows with load instead of queueing behind one fsync per command. Every write is answered within
+ * the write timeout counted from its submission, queueing included: a write still queued then is
+ * dropped (it will not commit); one in flight may still commit. Thread-safe.
  */
 final class GroupCommit {
   private final Function<byte[], CompletableFuture<byte[]>> propose;
@@ -48,8 +50,23 @@ final class GroupCommit {
       }
       queue.add(new Pending(command, size, f));
     }
+    CompletableFuture.delayedExecutor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> expire(f));
     flush();
     return f;
+  }
+
+  /** The write's time is up: drop it if it is still queued, and answer its caller. */
+  private void expire(CompletableFuture<CommandResult> f) {
+    if (f.isDone()) {
+      return;
+    }
+    boolean dropped;
+    synchronized (this) {
+      dropped = queue.removeIf(p -> p.future() == f);
+    }
+    f.completeExceptionally(new NoQuorumException("write not committed within writeTimeout (" + timeout.toMillis() + "ms)"
+        + (dropped ? ", it was still waiting for the write ahead of it and was dropped" : ", it may still be committed")
+        + ": no majority of brokers answered in time; check that a majority is running and reachable", null));
   }
 
   /** Fails everything queued; later submissions fail at once. */

@@ -73,6 +73,11 @@ public interface ConsensusEngine {
    */
   CompletableFuture<Void> transferLeadership(String memberId);
 
+  /** This engine's transport fault seam, for tests, if it has one. */
+  default java.util.Optional<NetworkFaults> networkFaults() {
+    return java.util.Optional.empty();
+  }
+
   /** Leaves gracefully: hands over leadership if leader, then stops. */
   CompletableFuture<Void> shutdown();
 

@@ -115,6 +115,39 @@ public final class TestCluster implements AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * Partitions the Raft network: the nodes of {@code group} talk only among themselves, the others
+   * only among themselves; every process keeps running and serving its clients. Through the engines'
+   * {@link io.linkbridge.spi.NetworkFaults} seam.
+   */
+  public void partition(int... group) {
+    java.util.Set<Integer> inside = java.util.Arrays.stream(group).boxed().collect(java.util.stream.Collectors.toSet());
+    for (int i = 0; i < nodes.length; i++) {
+      boolean in = inside.contains(i);
+      java.util.Set<String> others = new java.util.HashSet<>();
+      for (int j = 0; j < nodes.length; j++) {
+        if (inside.contains(j) != in) {
+          others.add(peers.get(j).id());
+        }
+      }
+      faults(i).cutOff(others);
+    }
+  }
+
+  /** Ends every partition. */
+  public void heal() {
+    for (int i = 0; i < nodes.length; i++) {
+      if (nodes[i] != null && !nodes[i].isShutdown()) {
+        faults(i).heal();
+      }
+    }
+  }
+
+  private io.linkbridge.spi.NetworkFaults faults(int i) {
+    return ((io.linkbridge.internal.DefaultNode) nodes[i]).consensus().networkFaults()
+        .orElseThrow(() -> new IllegalStateException("the consensus engine of node " + i + " has no network fault seam"));
+  }
+
   @Override
   public void close() {
     for (Node n : nodes) {

@@ -331,6 +331,11 @@ final class AtomixRaftEngine implements ConsensusEngine {
   }
 
   @Override
+  public Optional<io.linkbridge.spi.NetworkFaults> networkFaults() {
+    return Optional.of(messaging.faults());
+  }
+
+  @Override
   public void onFailure(Consumer<Throwable> listener) {
     failureListeners.add(listener);
   }

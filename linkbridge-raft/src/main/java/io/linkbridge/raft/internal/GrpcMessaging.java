@@ -65,6 +65,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final MemberId localId;
   private final String clusterId;
   private final RateLimitedLog refusals = new RateLimitedLog(10, TimeUnit.SECONDS);
+  private final TransportFaults faults = new TransportFaults();
   private final HostAndPort bindAddress;
   private final Map<MemberId, HostAndPort> addresses;
   private final Duration defaultTimeout;
@@ -212,6 +213,9 @@ final class GrpcMessaging implements ClusterCommunicationService {
     if (refusal != null) {
       refuse(replies, id, remote, from.id(), refusal);
       return;
+    }
+    if (faults.isCutOff(from)) {
+      return; // a test's partition: the sender times out, as across a cut cable
     }
     BiFunction<MemberId, byte[], CompletableFuture<byte[]>> handler = handlers.get(subject);
     CompletableFuture<byte[]> result;
@@ -366,7 +370,15 @@ final class GrpcMessaging implements ClusterCommunicationService {
     multicast(subject, message, encoder, addresses.keySet(), reliable);
   }
 
+  /** The fault seam for tests. */
+  TransportFaults faults() {
+    return faults;
+  }
+
   private CompletableFuture<byte[]> call(String subject, byte[] payload, MemberId to, Duration timeout) {
+    if (faults.isCutOff(to)) {
+      return CompletableFuture.failedFuture(new ConnectException(subject + " to " + to + ": cut off (a test's partition)"));
+    }
     PeerStream stream;
     try {
       stream = stream(to);
