@@ -1,5 +1,6 @@
 package io.linkbridge;
 
+import io.linkbridge.internal.TrustedDecoding;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -14,7 +15,10 @@ import java.util.TreeSet;
  */
 public record AgentInfo(String id, AgentStatus status, Set<String> brokers) {
   public AgentInfo {
-    Validation.requireId("agent id", id);
+    Objects.requireNonNull(id, "id");
+    if (!TrustedDecoding.active()) { // replayed state is not checked again (see ServiceInstance)
+      Validation.requireId("agent id", id);
+    }
     Objects.requireNonNull(status, "status");
     Objects.requireNonNull(brokers, "brokers");
     brokers = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(brokers));

@@ -1,5 +1,6 @@
 package io.linkbridge;
 
+import io.linkbridge.internal.TrustedDecoding;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Map;
@@ -41,32 +42,41 @@ public record ServiceInstance(
   /** Default weight of an instance. */
   public static final int DEFAULT_WEIGHT = 1;
 
+  /**
+   * Checks every rule and throws {@link IllegalArgumentException} naming the field, the value and the
+   * rule. State the registry replays from its log or a snapshot is not checked again (it was when it
+   * came in), so a rule tightened in a later version never changes how old entries replay.
+   */
   public ServiceInstance {
-    Validation.requireName("service", service);
-    Validation.requireId("id", id);
-    if (host == null || host.isBlank() || host.length() > Validation.MAX_NAME_LENGTH) {
-      throw new IllegalArgumentException("host must be 1.." + Validation.MAX_NAME_LENGTH + " characters without blanks only, was '" + host + "'");
-    }
-    Validation.requirePort("port", port);
-    metadata = checkMetadata(metadata);
-    if (weight < 0 || weight > Validation.MAX_WEIGHT) {
-      throw new IllegalArgumentException("weight must be in 0.." + Validation.MAX_WEIGHT + ", was " + weight);
-    }
+    boolean check = !TrustedDecoding.active();
+    Objects.requireNonNull(service, "service");
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(metadata, "metadata");
     Objects.requireNonNull(grpcServices, "grpcServices");
-    TreeSet<String> services = new TreeSet<>();
-    for (String s : grpcServices) {
-      services.add(Validation.requireGrpcService("grpcService", s));
-    }
-    grpcServices = Collections.unmodifiableSortedSet(services);
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(agentId, "agentId (use \"\" for a static registration)");
-    if (!agentId.isEmpty()) {
-      Validation.requireId("agentId", agentId);
+    if (check) {
+      Validation.requireName("service", service);
+      Validation.requireId("id", id);
+      if (host.isBlank() || host.length() > Validation.MAX_NAME_LENGTH) {
+        throw new IllegalArgumentException("host must be 1.." + Validation.MAX_NAME_LENGTH + " characters without blanks only, was '" + host + "'");
+      }
+      Validation.requirePort("port", port);
+      checkMetadata(metadata);
+      if (weight < 0 || weight > Validation.MAX_WEIGHT) {
+        throw new IllegalArgumentException("weight must be in 0.." + Validation.MAX_WEIGHT + ", was " + weight);
+      }
+      grpcServices.forEach(s -> Validation.requireGrpcService("grpcService", s));
+      if (!agentId.isEmpty()) {
+        Validation.requireId("agentId", agentId);
+      }
     }
+    metadata = Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
+    grpcServices = Collections.unmodifiableSortedSet(new TreeSet<>(grpcServices));
   }
 
-  private static Map<String, String> checkMetadata(Map<String, String> metadata) {
-    Objects.requireNonNull(metadata, "metadata");
+  private static void checkMetadata(Map<String, String> metadata) {
     if (metadata.size() > Validation.MAX_METADATA_ENTRIES) {
       throw new IllegalArgumentException("metadata must have at most " + Validation.MAX_METADATA_ENTRIES + " entries, had " + metadata.size());
     }
@@ -85,7 +95,6 @@ public record ServiceInstance(
     if (bytes > Validation.MAX_METADATA_BYTES) {
       throw new IllegalArgumentException("metadata must be at most " + Validation.MAX_METADATA_BYTES + " bytes of keys and values in all, was " + bytes);
     }
-    return Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
   }
 
   /** Starts a builder for an instance of {@code service}. */

@@ -1,6 +1,8 @@
 package io.linkbridge.internal;
 
 import io.linkbridge.AgentInfo;
+import io.linkbridge.AgentStatus;
+import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.Registry;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.registry.ClusterState;
@@ -10,6 +12,7 @@ import io.linkbridge.registry.RegistryEvent;
 import io.linkbridge.registry.RegistryStateMachine;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -35,9 +38,18 @@ final class ReplicatedRegistry implements Registry {
     return revisionOf(execute(new RegistryCommand.DeregisterInstance(service, instanceId, "")));
   }
 
+  /** Rules are checked here, at the edge: the state machine does not check what it replays. */
   @Override
   public CompletableFuture<CommandResult> execute(RegistryCommand command) {
-    return groupCommit.submit(Objects.requireNonNull(command, "command"));
+    Objects.requireNonNull(command, "command");
+    if (command instanceof RegistryCommand.AttachAgent a) {
+      try {
+        new AgentInfo(a.agentId(), AgentStatus.ALIVE, Set.of()); // the agent-id rule
+      } catch (IllegalArgumentException e) {
+        return CompletableFuture.failedFuture(new RegistrationRejectedException(RegistrationRejectedException.Reason.INVALID, e.getMessage()));
+      }
+    }
+    return groupCommit.submit(command);
   }
 
   private static CompletableFuture<Long> revisionOf(CompletableFuture<CommandResult> result) {

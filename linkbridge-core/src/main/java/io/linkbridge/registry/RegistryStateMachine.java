@@ -6,6 +6,7 @@ import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
+import io.linkbridge.internal.TrustedDecoding;
 import io.linkbridge.internal.log.Command;
 import io.linkbridge.spi.StateMachine;
 import java.io.IOException;
@@ -77,6 +78,10 @@ public final class RegistryStateMachine implements StateMachine {
 
   @Override
   public byte[] apply(long term, byte[] entry) {
+    return TrustedDecoding.run(() -> applyTrusted(term, entry)); // the log's content was checked when it came in
+  }
+
+  private byte[] applyTrusted(long term, byte[] entry) {
     List<Command> commands;
     try {
       commands = RegistryCodec.decodeBatch(entry);
@@ -134,7 +139,19 @@ public final class RegistryStateMachine implements StateMachine {
 
   @Override
   public void restore(InputStream in) throws IOException {
-    ClusterState restored = RegistryCodec.decodeSnapshot(in.readAllBytes());
+    byte[] bytes = in.readAllBytes();
+    ClusterState restored;
+    try {
+      restored = TrustedDecoding.run(() -> {
+        try {
+          return RegistryCodec.decodeSnapshot(bytes);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
     state = restored;
     fire(List.of(new RegistryEvent(restored.revision(), RegistryEvent.Type.STATE_RESTORED, null, null)));
   }

@@ -139,6 +139,30 @@ class RegistryStateMachineTest {
     assertThat(sm.state()).isEqualTo(before);
   }
 
+  /** An entry an earlier version accepted, under a rule this version tightened (here: metadata values of at most 512 characters). */
+  private static byte[] entryAcceptedByAnEarlierVersion() {
+    var instance = io.linkbridge.internal.log.Instance.newBuilder().setService("greeter").setId("old-1").setHost("10.0.0.1").setPort(7000)
+        .setWeight(1).putMetadata("note", "x".repeat(600)).build();
+    return io.linkbridge.internal.log.Batch.newBuilder().addCommands(io.linkbridge.internal.log.Command.newBuilder()
+        .setRegister(io.linkbridge.internal.log.RegisterInstance.newBuilder().setInstance(instance))).build().toByteArray();
+  }
+
+  @Test
+  void replay_ofAnEntryATightenedRuleWouldRefuse_appliesAsItDidWhenWritten_andTheEdgeRefusesNewOnes() throws Exception {
+    List<CommandResult> results = io.linkbridge.internal.RegistryCodec.decodeResults(sm.apply(1, entryAcceptedByAnEarlierVersion()));
+    assertThat(results).singleElement().isInstanceOf(CommandResult.Applied.class);
+    assertThat(sm.state().instances("greeter")).singleElement().satisfies(i -> assertThat(i.metadata().get("note")).hasSize(600));
+
+    java.io.ByteArrayOutputStream snapshot = new java.io.ByteArrayOutputStream();
+    sm.snapshot(snapshot);
+    RegistryStateMachine restored = new RegistryStateMachine();
+    restored.restore(new java.io.ByteArrayInputStream(snapshot.toByteArray()));
+    assertThat(restored.state().checksum()).isEqualTo(sm.state().checksum());
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ServiceInstance.builder("greeter").id("new-1").endpoint("10.0.0.1", 7000)
+        .metadata("note", "x".repeat(600)).build()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0..512");
+  }
+
   @Test
   void detachBroker_withoutTerm_writtenByAnEarlierVersion_appliesAsBefore() {
     sm.applyAll(7, List.of(new AttachAgent("a1", "b1")));
