@@ -124,9 +124,11 @@ public final class NodeBuilder {
 
   /**
    * The cluster's name, the same on every broker of the cluster: every Raft message carries it, and a
-   * broker refuses (and logs) messages of any other cluster. Default: derived from the member ids of
-   * {@link #join}, so a broker started with another member list is refused too. Set it when clusters
-   * share a network, to tell them apart in the logs. 1..253 of letters, digits, '.', '_' and '-'.
+   * broker refuses (and logs) messages of any other cluster. Default: derived from the member list of
+   * {@link #join} (ids and Raft addresses), so a broker started with another member list is refused,
+   * and so is a broker of another cluster that uses the same ids. Set it when brokers know each other
+   * under different addresses (then every broker's derived id would differ), or to name clusters in
+   * the logs. 1..253 of letters, digits, '.', '_' and '-'.
    */
   public NodeBuilder clusterName(String name) {
     this.clusterName = Validation.requireName("clusterName", name);
@@ -295,9 +297,12 @@ public final class NodeBuilder {
     return DefaultNode.start(settings);
   }
 
-  /** {@code members-<16 hex digits of SHA-256 over the sorted member ids>}: equal for brokers given the same member ids. */
+  /**
+   * {@code members-<16 hex digits of SHA-256 over the sorted id=raftAddress pairs>}: equal for brokers
+   * given the same member list, different for two clusters that both name their brokers broker-1..3.
+   */
   private static String derivedClusterId(List<Peer> members) {
-    String ids = members.stream().map(Peer::id).sorted().collect(java.util.stream.Collectors.joining(","));
+    String ids = members.stream().map(p -> p.id() + "=" + p.raftAddress()).sorted().collect(java.util.stream.Collectors.joining(","));
     try {
       byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(ids.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return "members-" + java.util.HexFormat.of().formatHex(hash, 0, 8);

@@ -39,14 +39,13 @@ final class BrokerReadiness implements Readiness {
     change(reason, true);
   }
 
-  private void change(String reason, boolean fail) {
-    synchronized (this) {
-      if (failed) {
-        return;
-      }
-      failed = fail;
-      notServing = reason;
+  /** Listeners run under the lock, so they see the changes in the order they were made. */
+  private synchronized void change(String reason, boolean fail) {
+    if (failed) {
+      return;
     }
+    failed = fail;
+    notServing = reason;
     listeners.forEach(Runnable::run);
   }
 }

@@ -74,7 +74,8 @@ public final class DefaultNode implements Node {
     this.readiness = new BrokerReadiness(settings.id());
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
-    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(), consistencyWorker, readiness::failed);
+    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(),
+        () -> readiness.notServing().isEmpty(), consistencyWorker, readiness::failed);
     stateMachine.consistencyListener(consistency);
   }
 

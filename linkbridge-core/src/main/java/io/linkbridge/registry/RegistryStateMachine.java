@@ -78,16 +78,41 @@ public final class RegistryStateMachine implements StateMachine {
 
   @Override
   public byte[] apply(long term, byte[] entry) {
-    return TrustedDecoding.run(() -> applyTrusted(term, entry)); // the log's content was checked when it came in
+    // Decoding and the changes run without re-checking model rules (the log's content was checked
+    // when it came in); the listeners run outside that scope.
+    Applied applied = TrustedDecoding.run(() -> mutate(term, entry));
+    if (!applied.events().isEmpty()) {
+      fire(applied.events());
+    }
+    ConsistencyListener c = consistency;
+    if (c != null) {
+      for (Object signal : applied.checks()) {
+        try {
+          if (signal instanceof MarkAt mark) {
+            c.markApplied(mark.markId(), mark.state());
+          } else {
+            c.reportApplied((RegistryCommand.ChecksumReport) signal);
+          }
+        } catch (RuntimeException ex) {
+          log.error("Consistency listener threw on {}", signal, ex);
+        }
+      }
+    }
+    return applied.results();
   }
 
-  private byte[] applyTrusted(long term, byte[] entry) {
+  /** What one entry did: the encoded results, and the events and checksum signals to tell afterwards. */
+  private record Applied(byte[] results, List<RegistryEvent> events, List<Object> checks) {}
+
+  /** Decodes and applies one entry and publishes the new state; tells nobody. */
+  private Applied mutate(long term, byte[] entry) {
     List<Command> commands;
     try {
       commands = RegistryCodec.decodeBatch(entry);
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       log.warn("Ignoring a log entry of {} bytes that is not a registry batch: {}", entry.length, e.getMessage());
-      return RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: " + e.getMessage())));
+      return new Applied(RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: "
+          + e.getMessage()))), List.of(), List.of());
     }
     Mutation m = new Mutation(state, deadAgentsKept, term);
     List<CommandResult> results = new ArrayList<>(commands.size());
@@ -103,23 +128,8 @@ public final class RegistryStateMachine implements StateMachine {
     }
     if (!m.events.isEmpty()) {
       state = m.build();
-      fire(m.events);
     }
-    ConsistencyListener c = consistency;
-    if (c != null) {
-      for (Object signal : m.checks) {
-        try {
-          if (signal instanceof MarkAt mark) {
-            c.markApplied(mark.markId(), mark.state());
-          } else {
-            c.reportApplied((RegistryCommand.ChecksumReport) signal);
-          }
-        } catch (RuntimeException ex) {
-          log.error("Consistency listener threw on {}", signal, ex);
-        }
-      }
-    }
-    return RegistryCodec.encodeResults(results);
+    return new Applied(RegistryCodec.encodeResults(results), m.events, m.checks);
   }
 
   /** Applies commands directly, without a log, as entries of term 1: for tests and tools. Returns one result per command. */

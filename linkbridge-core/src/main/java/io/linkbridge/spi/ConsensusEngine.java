@@ -34,8 +34,10 @@ public interface ConsensusEngine {
   /** Whether this member is the leader now. */
   boolean isLeader();
 
-  /** The current Raft term as this member knows it (0 before the first election). */
-  long term();
+  /** The current Raft term as this member knows it (0 before the first election, and for engines without terms). */
+  default long term() {
+    return 0;
+  }
 
   /**
    * Registers a listener for leader changes; it receives the new leader id, or empty while there is
@@ -49,7 +51,7 @@ public interface ConsensusEngine {
    * and every proposal fails; the broker stops serving and says why. Runs on an engine thread; must
    * not block.
    */
-  void onFailure(Consumer<Throwable> listener);
+  default void onFailure(Consumer<Throwable> listener) {}
 
   /** The highest log index this member knows to be committed. */
   long commitIndex();
@@ -71,11 +73,13 @@ public interface ConsensusEngine {
    * election in a new term). Completes when it has taken over; fails when it could not, and the
    * cluster then goes on under whoever leads. For operators and tests.
    */
-  CompletableFuture<Void> transferLeadership(String memberId);
+  default CompletableFuture<Void> transferLeadership(String memberId) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException(getClass().getName() + " cannot transfer leadership"));
+  }
 
   /** This engine's transport fault seam, for tests, if it has one. */
-  default java.util.Optional<NetworkFaults> networkFaults() {
-    return java.util.Optional.empty();
+  default Optional<NetworkFaults> networkFaults() {
+    return Optional.empty();
   }
 
   /** Leaves gracefully: hands over leadership if leader, then stops. */

@@ -59,6 +59,21 @@ class StrangerTest {
 
   @Test
   void brokerWithAPeerListNamingAnotherCluster_joinsNothing_bothSidesLogIt() throws Exception {
+    strangerJoinsNothing((cluster, address) -> {
+      List<Peer> wrong = new ArrayList<>(cluster); // someone copied the cluster's list and added "itself"
+      wrong.add(Peer.of("broker-4", address));
+      return wrong;
+    }, "broker-4");
+  }
+
+  @Test
+  void brokerOfAnotherClusterWithTheSameIds_joinsNothing_bothSidesLogIt() throws Exception {
+    strangerJoinsNothing((cluster, address) -> List.of(Peer.of("broker-1", address), cluster.get(1), cluster.get(2)), "broker-1");
+  }
+
+  /** {@code strangerPeers} gives the stranger's member list from the cluster's and the stranger's own Raft address. */
+  private void strangerJoinsNothing(java.util.function.BiFunction<List<Peer>, String, List<Peer>> strangerPeers, String strangerId)
+      throws Exception {
     List<Peer> cluster = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
       cluster.add(Peer.of("broker-" + i, "127.0.0.1:" + FreePorts.next()));
@@ -73,16 +88,14 @@ class StrangerTest {
       m.awaitReady();
     }
 
-    List<Peer> wrong = new ArrayList<>(cluster); // someone copied the cluster's list and added "itself"
-    Peer stranger = Peer.of("broker-4", "127.0.0.1:" + FreePorts.next());
-    wrong.add(stranger);
-    Path strangerLog = dir.resolve("broker-4.log");
-    processes.add(BrokerProcess.start("broker-4", dir.resolve("broker-4"), wrong, strangerLog, acked));
+    List<Peer> wrong = strangerPeers.apply(cluster, "127.0.0.1:" + FreePorts.next());
+    Path strangerLog = dir.resolve("stranger.log");
+    processes.add(BrokerProcess.start(strangerId, dir.resolve("stranger"), wrong, strangerLog, acked));
 
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       assertThat(read(strangerLog)).contains("refused our Raft messages").contains("is not this broker's cluster");
       assertThat(IntStream.range(1, 4).mapToObj(i -> read(dir.resolve("broker-" + i + ".log"))))
-          .anySatisfy(log -> assertThat(log).contains("refused Raft messages from").contains("claims member 'broker-4'"));
+          .anySatisfy(log -> assertThat(log).contains("refused Raft messages from").contains("claims member '" + strangerId + "'"));
     });
     for (int i = 1; i <= 3; i++) {
       assertThat(raftFiles(dir.resolve("broker-" + i))).doesNotContain("broker-4").doesNotContain(KRYO_BROKER_4);

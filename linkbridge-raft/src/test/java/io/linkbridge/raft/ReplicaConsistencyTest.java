@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,11 +38,18 @@ class ReplicaConsistencyTest {
       assertThat(cluster.running()).allSatisfy(n -> assertThat(n.metrics().consistencyMismatches()).isZero());
 
       int odd = (cluster.leaderIndex().orElseThrow() + 1) % 3;
-      // a bit flip, a bug, an edited file: this replica's state changes outside the log
-      ((DefaultNode) cluster.node(odd)).stateMachine().applyAll(List.of(new RegistryCommand.RegisterInstance(
-          ServiceInstance.builder("pay").id("phantom").endpoint("10.6.6.6", 443).build())));
-
       DefaultNode diverged = (DefaultNode) cluster.node(odd);
+      // A bit flip, a bug, an edited file: this replica's state changes outside the log. Done on its
+      // apply thread (from a listener of the next change), never beside it.
+      AtomicBoolean armed = new AtomicBoolean(true);
+      diverged.registry().subscribe(e -> {
+        if (armed.compareAndSet(true, false)) {
+          diverged.stateMachine().applyAll(List.of(new RegistryCommand.RegisterInstance(
+              ServiceInstance.builder("pay").id("phantom").endpoint("10.6.6.6", 443).build())));
+        }
+      });
+      cluster.node(0).registry().register(ServiceInstance.builder("pay").id("p-2").endpoint("10.0.0.1", 443).build()).get(10, TimeUnit.SECONDS);
+
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
         assertThat(diverged.metrics().consistencyMismatches()).isEqualTo(1);
         assertThat(diverged.readiness().notServing()).hasValueSatisfying(why -> assertThat(why).contains("diverged from the cluster"));

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,7 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
   private final String brokerId;
   private final Registry registry;
   private final IntSupplier members;
+  private final BooleanSupplier caughtUp;
   private final ExecutorService worker;
   private final Consumer<String> onDiverged;
   /** Per mark, oldest first: this broker's report, the reports applied, whether it was decided. Worker thread only. */
@@ -48,10 +50,16 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
   private final AtomicLong checks = new AtomicLong();
   private final AtomicLong mismatches = new AtomicLong();
 
-  public ReplicaConsistencyCheck(String brokerId, Registry registry, IntSupplier members, ExecutorService worker, Consumer<String> onDiverged) {
+  /**
+   * @param caughtUp whether this broker has caught up: marks replayed at start (and reports on them)
+   *     are history, not checks, and are ignored
+   */
+  public ReplicaConsistencyCheck(String brokerId, Registry registry, IntSupplier members, BooleanSupplier caughtUp, ExecutorService worker,
+      Consumer<String> onDiverged) {
     this.brokerId = brokerId;
     this.registry = registry;
     this.members = members;
+    this.caughtUp = caughtUp;
     this.worker = worker;
     this.onDiverged = onDiverged;
   }
@@ -60,6 +68,7 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
     RegistryCommand.ChecksumReport own;
     final Map<String, RegistryCommand.ChecksumReport> reports = new HashMap<>();
     boolean decided;
+    boolean warned;
   }
 
   /** Proposes a mark; every broker checks at it. */
@@ -82,6 +91,9 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
 
   @Override
   public void markApplied(String markId, ClusterState state) {
+    if (!caughtUp.getAsBoolean()) {
+      return;
+    }
     run(() -> {
       RegistryCommand.ChecksumReport mine = new RegistryCommand.ChecksumReport(markId, brokerId, state.revision(), state.checksum());
       marks.computeIfAbsent(markId, id -> new Mark()).own = mine;
@@ -97,8 +109,11 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
   @Override
   public void reportApplied(RegistryCommand.ChecksumReport report) {
     run(() -> {
-      marks.computeIfAbsent(report.markId(), id -> new Mark()).reports.put(report.brokerId(), report);
-      compare(report.markId());
+      Mark mark = marks.get(report.markId());
+      if (mark != null) { // a mark this broker checked at; others are history
+        mark.reports.put(report.brokerId(), report);
+        compare(report.markId());
+      }
     });
   }
 
@@ -119,8 +134,12 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
     Map<Long, Integer> votes = new HashMap<>();
     mark.reports.values().forEach(r -> votes.merge(r.checksum(), 1, Integer::sum));
     Long agreed = votes.entrySet().stream().filter(v -> v.getValue() >= majority).map(Map.Entry::getKey).findFirst().orElse(null);
+    if (votes.size() > 1 && !mark.warned) { // said at once, even while no majority agrees (a broker down, three different values)
+      mark.warned = true;
+      log.error("Broker {}: the replicas disagree at checksum mark {}: {}", brokerId, markId, describe(mark));
+    }
     if (agreed == null) {
-      return; // not enough reports yet
+      return; // no majority agrees (yet): this broker cannot tell which replica is right
     }
     mark.decided = true;
     checks.incrementAndGet();
@@ -128,11 +147,15 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
       mismatches.incrementAndGet();
       String why = "broker " + brokerId + " diverged from the cluster: at checksum mark " + markId + " its registry (revision "
           + mark.own.revision() + ") has checksum " + Long.toHexString(mark.own.checksum()) + ", a majority of the brokers have "
-          + Long.toHexString(agreed) + " (" + mark.reports.values().stream().map(r -> r.brokerId() + "@" + r.revision() + "="
-          + Long.toHexString(r.checksum())).sorted().toList() + "); this replica is not served. Stop this broker, move its dataDir aside and"
+          + Long.toHexString(agreed) + " (" + describe(mark) + "); this replica is not served. Stop this broker, move its dataDir aside and"
           + " start it again empty to catch up from the others";
       log.error("{}", why);
       onDiverged.accept(why);
     }
+  }
+
+  private static String describe(Mark mark) {
+    return mark.reports.values().stream().map(r -> r.brokerId() + "@" + r.revision() + "=" + Long.toHexString(r.checksum())).sorted().toList()
+        .toString();
   }
 }

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * refuses it in any other term, so a deposed leader's decision never takes effect.
  *
  * <p>{@link #check()} runs on one thread ({@code linkbridge-broker-liveness-<broker>}), every
- * heartbeat interval. Not thread-safe otherwise.
+ * heartbeat interval; its window fields are that thread's alone. Not for concurrent {@code check()}s.
  */
 public final class BrokerLiveness {
   private static final Logger log = LoggerFactory.getLogger(BrokerLiveness.class);
@@ -47,7 +47,8 @@ public final class BrokerLiveness {
   private final long timeoutNanos;
   private long windowTerm = -1;
   private long windowStart;
-  private final Set<String> detached = ConcurrentHashMap.newKeySet(); // brokers cleaned up during their current silence
+  /** Brokers cleaned up during their current silence; also changed by commit callbacks, hence concurrent. */
+  private final Set<String> detached = ConcurrentHashMap.newKeySet();
 
   public BrokerLiveness(String brokerId, ConsensusEngine engine, Registry registry, StallDetector stalls, Duration agentTimeout) {
     this.brokerId = brokerId;
@@ -64,16 +65,23 @@ public final class BrokerLiveness {
       detached.clear();
       return;
     }
+    // The readings first, the stall check after them: a stall that lands in between is then seen
+    // and this round judges nobody, instead of counting the stall in a member's silence.
     long now = stalls.nanoTime();
     long term = engine.term();
+    List<MemberStatus> members = engine.members();
+    long stallEnd = stalls.lastStallEnd();
     if (term != windowTerm) {
       windowTerm = term;
       windowStart = now;
       detached.clear();
     }
-    windowStart = Math.max(windowStart, stalls.lastStallEnd());
+    if (stallEnd >= now) {
+      windowStart = stallEnd;
+      return;
+    }
+    windowStart = Math.max(windowStart, stallEnd);
     long window = now - windowStart;
-    List<MemberStatus> members = engine.members();
     int heard = 0;
     Map<String, Long> silent = new HashMap<>(); // id -> nanos
     for (MemberStatus m : members) {

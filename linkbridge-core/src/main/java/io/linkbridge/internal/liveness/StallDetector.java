@@ -110,7 +110,8 @@ public final class StallDetector implements LivenessClock {
 
   @Override
   public long silentNanos(long lastHeardNanos) {
+    long now = clock.nanoTime(); // first: a stall after this reading is seen by the check below
     long stallEnd = lastStallEnd();
-    return clock.nanoTime() - Math.max(lastHeardNanos, stallEnd);
+    return now - Math.max(lastHeardNanos, Math.min(stallEnd, now));
   }
 }

@@ -79,6 +79,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private final ExecutorService completions;
   private final ScheduledExecutorService timer;
   private final LogForcer forcer;
+  private final VoteAbstention voteAbstention = new VoteAbstention();
   private final GrpcMessaging messaging;
   private volatile RaftContext context;
   private volatile RaftServer server;
@@ -108,7 +109,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
     this.forcer = new LogForcer(config.dataDir(), PREFIX, name, disk, this::storageFailed);
     this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), addresses, config.requestTimeout(),
-        new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex)));
+        new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex), voteAbstention));
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -190,6 +191,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
    * chose to discard the damaged state, which is then moved aside.
    */
   private void checkStoredState() throws IOException {
+    if (DamageMarker.catchingUp(config.dataDir())) {
+      voteAbstention.abstainUntilCaughtUp(); // restarted before it caught up after a discard
+    }
     Optional<String> damage = DamageMarker.read(config.dataDir());
     if (damage.isEmpty()) {
       Optional<LogIntegrityCheck.Finding> finding = LogIntegrityCheck.check(config.dataDir(), PREFIX, config.maxEntrySize());
@@ -208,8 +212,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
           + " the other brokers (only while they hold a majority with the data)");
     }
     Path aside = DamageMarker.moveAside(config.dataDir(), PREFIX);
+    voteAbstention.abstainUntilCaughtUp();
     log.warn("Raft member {}: {}; discarding its Raft state as configured (moved to {}, Raft term and vote kept): it catches up from the"
-        + " other brokers", config.memberId(), damage.get(), aside);
+        + " other brokers and grants no vote until it has", config.memberId(), damage.get(), aside);
   }
 
   /**
@@ -300,10 +305,24 @@ final class AtomixRaftEngine implements ConsensusEngine {
     CompletableFuture<Void> r = ready;
     if (r == null || r.isCompletedExceptionally()) {
       // An empty entry is the state machine's barrier: applied, it changes nothing.
-      r = propose(new byte[0]).thenApply(v -> null);
+      r = propose(new byte[0]).thenApply(v -> (Void) null);
+      r.thenRun(this::caughtUp);
       ready = r;
     }
     return r;
+  }
+
+  /** The ready() barrier is applied: this member holds what the leader had committed, and may vote again. */
+  private void caughtUp() {
+    if (voteAbstention.abstaining()) {
+      voteAbstention.caughtUp();
+      try {
+        DamageMarker.caughtUp(config.dataDir());
+      } catch (IOException e) {
+        log.warn("Raft member {} could not remove {}: {}", config.memberId(), DamageMarker.CATCHING_UP, e.toString());
+      }
+      log.info("Raft member {} caught up after discarding its state: it votes again", config.memberId());
+    }
   }
 
   @Override

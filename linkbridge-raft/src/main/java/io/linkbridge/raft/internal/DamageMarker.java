@@ -17,6 +17,8 @@ import java.util.stream.Stream;
  */
 final class DamageMarker {
   static final String FILE = "DAMAGED";
+  /** Present while a member that discarded its state has not caught up: it grants no vote (see {@link VoteAbstention}). */
+  static final String CATCHING_UP = "CATCHING_UP";
 
   private DamageMarker() {}
 
@@ -29,11 +31,20 @@ final class DamageMarker {
     Files.writeString(raftDir.resolve(FILE), what + System.lineSeparator(), StandardCharsets.UTF_8);
   }
 
+  static boolean catchingUp(Path raftDir) {
+    return Files.exists(raftDir.resolve(CATCHING_UP));
+  }
+
+  static void caughtUp(Path raftDir) throws IOException {
+    Files.deleteIfExists(raftDir.resolve(CATCHING_UP));
+  }
+
   /** Moves the whole directory to a sibling {@code <name>.damaged-<millis>} and brings back the meta file (term and vote); returns where it went. */
   static Path moveAside(Path raftDir, String prefix) throws IOException {
     Path aside = raftDir.resolveSibling(raftDir.getFileName() + ".damaged-" + System.currentTimeMillis());
     Files.move(raftDir, aside);
     Files.createDirectories(raftDir);
+    Files.writeString(raftDir.resolve(CATCHING_UP), "discarded damaged state at " + java.time.Instant.now() + System.lineSeparator());
     try (Stream<Path> files = Files.list(aside)) {
       List<Path> meta = files.filter(p -> p.getFileName().toString().equals(prefix + ".meta")).toList();
       for (Path m : meta) {

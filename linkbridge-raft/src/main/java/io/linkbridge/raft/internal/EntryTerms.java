@@ -26,7 +26,9 @@ final class EntryTerms {
     if (reader == null) {
       reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
     }
-    reader.reset(index);
+    if (reader.getNextIndex() != index) {
+      reader.reset(index); // a reset re-reads from the segment's nearest index point: only when not reading in order
+    }
     if (reader.hasNext()) {
       Indexed<RaftLogEntry> entry = reader.next();
       if (entry.index() == index) {

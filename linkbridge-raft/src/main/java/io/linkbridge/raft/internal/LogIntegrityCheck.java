@@ -53,14 +53,18 @@ final class LogIntegrityCheck {
   private static Optional<Finding> checkSegment(Path file, int maxEntrySize, boolean newest) throws IOException {
     ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.BIG_ENDIAN);
     int pos = DESCRIPTOR_BYTES;
+    int largest = maxEntrySize; // entries written under a larger maxEntrySize than today's are still entries
     while (pos + 8 <= buf.limit()) {
       int length = buf.getInt(pos);
       if (length == 0) {
         return Optional.empty(); // the end of this segment's entries
       }
-      if (!validEntryAt(buf, pos, maxEntrySize)) {
-        boolean torn = newest && !anyValidEntryAfter(buf, pos, maxEntrySize);
-        return Optional.of(new Finding(!torn, file, pos, torn ? "a torn write at the end of the log" : "a damaged log entry (checksum mismatch) with entries after it"));
+      if (validEntryAt(buf, pos, Integer.MAX_VALUE)) {
+        largest = Math.max(largest, length);
+      } else {
+        boolean torn = newest && !anyValidEntryAfter(buf, pos, largest);
+        return Optional.of(new Finding(!torn, file, pos, torn ? "a torn write at the end of the log"
+            : "a damaged log entry (length " + length + ", or its checksum, does not match its bytes) with entries after it"));
       }
       pos += 8 + length;
     }

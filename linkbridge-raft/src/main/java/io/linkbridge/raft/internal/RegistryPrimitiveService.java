@@ -61,8 +61,9 @@ final class RegistryPrimitiveService implements PrimitiveService {
     byte[] body = bytes.toByteArray();
     output.writeInt(SNAPSHOT_MAGIC);
     output.writeLong(appliedIndex.get());
+    long index = appliedIndex.get();
     output.writeInt(body.length);
-    output.writeInt((int) crc(body));
+    output.writeInt((int) crc(index, body));
     output.write(body);
   }
 
@@ -77,8 +78,9 @@ final class RegistryPrimitiveService implements PrimitiveService {
         int length = input.readInt();
         long expected = input.readInt() & 0xFFFFFFFFL;
         bytes = input.readBytes(length);
-        if (crc(bytes) != expected) {
-          throw new IllegalStateException("checksum mismatch (crc32 " + Long.toHexString(crc(bytes)) + ", recorded " + Long.toHexString(expected) + ")");
+        if (crc(index, bytes) != expected) {
+          throw new IllegalStateException("checksum mismatch (crc32 " + Long.toHexString(crc(index, bytes)) + ", recorded "
+              + Long.toHexString(expected) + ")");
         }
       } else { // written before snapshots had a checksum
         index = ((long) first << 32) | (input.readInt() & 0xFFFFFFFFL);
@@ -93,8 +95,10 @@ final class RegistryPrimitiveService implements PrimitiveService {
     appliedIndex.set(index);
   }
 
-  private static long crc(byte[] bytes) {
+  /** Over the index and the state, so neither can change unseen. */
+  private static long crc(long index, byte[] bytes) {
     CRC32 crc = new CRC32();
+    crc.update(java.nio.ByteBuffer.allocate(8).putLong(index).array());
     crc.update(bytes);
     return crc.getValue();
   }
@@ -102,7 +106,15 @@ final class RegistryPrimitiveService implements PrimitiveService {
   /** Returns {@code [index][result]} so the proposer can wait until its own member applied the entry. */
   @Override
   public byte[] apply(Commit<byte[]> commit) {
-    byte[] result = stateMachine.apply(terms.termOf(commit.index()), commit.value());
+    long term;
+    try {
+      term = terms.termOf(commit.index());
+    } catch (RuntimeException e) { // every replica must apply every entry alike: this one cannot, so it stops
+      String what = "cannot read the term of log entry " + commit.index() + " (" + e.getMessage() + ")";
+      onDamaged.accept(what);
+      throw new IllegalStateException(what, e);
+    }
+    byte[] result = stateMachine.apply(term, commit.value());
     appliedIndex.set(commit.index());
     return java.nio.ByteBuffer.allocate(8 + result.length).putLong(commit.index()).put(result).array();
   }

@@ -17,30 +17,38 @@ import java.util.stream.Stream;
  */
 final class PowerLossDisk implements LogForcer.Disk {
   private final Map<Path, byte[]> durable = new ConcurrentHashMap<>();
-  private final boolean forces;
+  private final Map<Path, byte[]> pending = new ConcurrentHashMap<>();
+  private final boolean oneBehind;
 
-  private PowerLossDisk(boolean forces) {
-    this.forces = forces;
+  private PowerLossDisk(boolean oneBehind) {
+    this.oneBehind = oneBehind;
   }
 
-  /** A disk whose forces work. */
+  /** A disk whose forces work: when a force returns, what it covered is durable. */
   static PowerLossDisk working() {
-    return new PowerLossDisk(true);
+    return new PowerLossDisk(false);
   }
 
-  /** A disk on which the adapter's force does nothing, as if it had been left out. */
-  static PowerLossDisk ignoringForces() {
-    return new PowerLossDisk(false);
+  /**
+   * A disk whose force returns before the data is durable (as if the adapter acknowledged before its
+   * force completed): each force makes durable only what the previous one covered.
+   */
+  static PowerLossDisk acknowledgingBeforeDurable() {
+    return new PowerLossDisk(true);
   }
 
   @Override
   public void force(FileChannel channel, Path file) throws IOException {
-    if (!forces) {
-      return;
-    }
     byte[] before = Files.readAllBytes(file);
     channel.force(false);
-    durable.merge(file, before, (old, now) -> now.length >= old.length ? now : old);
+    if (oneBehind) {
+      byte[] previous = pending.put(file, before);
+      if (previous != null) {
+        durable.merge(file, previous, (old, now) -> now.length >= old.length ? now : old);
+      }
+    } else {
+      durable.merge(file, before, (old, now) -> now.length >= old.length ? now : old);
+    }
   }
 
   /** Call with the member stopped: leaves in {@code raftDir} only what was forced. */
