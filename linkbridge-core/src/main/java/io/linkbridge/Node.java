@@ -10,9 +10,9 @@ import java.util.concurrent.CompletableFuture;
  * <p>Lifecycle, like grpc-java's {@code ManagedChannel}: {@link NodeBuilder#start()} returns a
  * running node; {@link #shutdown()} leaves gracefully; {@link #shutdownNow()} stops at once;
  * {@link #awaitTermination(Duration)} waits for either to finish. A node is terminated
- * ({@link #isTerminated()}) once the threads it started are stopped and its ports are released; a
- * start that fails releases them before it throws. {@link #close()} is {@link #shutdown()} plus a
- * bounded wait. Thread-safe.
+ * ({@link #isTerminated()}) once the threads it started are stopped and its ports and the lock on its
+ * data directory are released; a start that fails releases them before it throws. {@link #close()}
+ * is {@link #shutdown()} plus a bounded wait. Thread-safe.
  */
 public interface Node extends AutoCloseable {
 
@@ -77,7 +77,7 @@ public interface Node extends AutoCloseable {
 
   /**
    * Whether the node has terminated: shut down, the threads it started stopped, its API and Raft
-   * ports released.
+   * ports and its data directory's lock released.
    */
   boolean isTerminated();
 

@@ -56,6 +56,7 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService consistencyWorker;
   private final ReplicaConsistencyCheck consistency;
   private final ScheduledExecutorService brokerLiveness;
+  private final DataDirLock dataDirLock;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
   /** Completes once the engine has released the Raft directory, its threads and its port. */
@@ -65,8 +66,9 @@ public final class DefaultNode implements Node {
   private final LocalClientSessions clients;
   private volatile long lastSnapshotRevision = -1;
 
-  private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
+  private DefaultNode(NodeSettings settings, ConsensusProvider provider, DataDirLock dataDirLock) {
     this.settings = settings;
+    this.dataDirLock = dataDirLock;
     ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.clusterId(), settings.dataDir().resolve("raft"),
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
         settings.segmentSize(), settings.discardDamagedState());
@@ -132,11 +134,18 @@ public final class DefaultNode implements Node {
     }
     TransportProvider transportProvider = settings.address() == null ? null
         : settings.transport() != null ? settings.transport() : discoverTransport(settings);
-    DefaultNode node = new DefaultNode(settings, provider);
+    DataDirLock lock = DataDirLock.acquire(settings.dataDir(), settings.id()); // before anything reads or writes the directory
+    DefaultNode node;
+    try {
+      node = new DefaultNode(settings, provider, lock);
+    } catch (RuntimeException e) {
+      lock.release();
+      throw e;
+    }
     try {
       node.startServing(transportProvider);
     } catch (RuntimeException e) {
-      node.shutdownNow(); // releases whatever the start took
+      node.shutdownNow(); // releases whatever the start took, the data directory's lock included
       throw e;
     }
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
@@ -345,9 +354,9 @@ public final class DefaultNode implements Node {
   }
 
   /**
-   * Once per node, on a thread of its own: waits for the engine to stop, then ends the API server
-   * and marks the node terminated. gRPC's server offers no callback for its termination, so
-   * something has to wait for it.
+   * Once per node, on a thread of its own: waits for the engine to stop, then releases the data
+   * directory, ends the API server and marks the node terminated. gRPC's server offers no callback
+   * for its termination, so something has to wait for it.
    */
   private void startTermination() {
     if (stopping.compareAndSet(false, true)) {
@@ -363,6 +372,7 @@ public final class DefaultNode implements Node {
       awaitStopped(scheduler, "snapshot");
       awaitStopped(brokerLiveness, "broker liveness");
       awaitStopped(consistencyWorker, "consistency check");
+      dataDirLock.release(); // nothing of this node writes the directory any more
       BrokerTransport t = transport;
       if (t != null) {
         t.shutdownNow(); // calls still open cannot be served by a broker that has left Raft

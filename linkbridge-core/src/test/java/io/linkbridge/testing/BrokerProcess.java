@@ -178,6 +178,24 @@ public final class BrokerProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Waits up to {@code timeout} for the process to exit by itself; returns its exit code. */
+  public int awaitExit(Duration timeout) {
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("broker process " + process.pid() + " still runs " + timeout + " later"
+            + (ready ? " (it started and is ready)" : ""));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return process.exitValue();
+  }
+
   @Override
   public void close() {
     kill();

@@ -151,15 +151,17 @@ final class AtomixRaftEngine implements ConsensusEngine {
         .withNamespace(RaftSerializers.STORAGE)
         .withDynamicCompaction(false)
         .build();
+    // Atomix's "lock" is a file naming the member the directory belongs to; the node's OS lock on
+    // its dataDir is what keeps a second broker out. This file is never deleted: it is not ours.
     if (!storage.lock(config.memberId())) {
       return CompletableFuture.failedFuture(new LinkBridgeException("the Raft directory " + config.dataDir()
-          + " is in use by another broker: give each broker its own dataDir"));
+          + " belongs to another broker than '" + config.memberId() + "' (its ." + PREFIX + ".lock names that one)"
+          + ": start this broker with the id it had, or give each broker its own dataDir"));
     }
     try {
       messaging.start();
       startServer(storage);
     } catch (RuntimeException e) {
-      storage.unlock();
       shutdownNow();
       return CompletableFuture.failedFuture(e);
     }
