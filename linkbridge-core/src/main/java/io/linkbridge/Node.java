@@ -9,8 +9,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Lifecycle, like grpc-java's {@code ManagedChannel}: {@link NodeBuilder#start()} returns a
  * running node; {@link #shutdown()} leaves gracefully; {@link #shutdownNow()} stops at once;
- * {@link #awaitTermination(Duration)} waits for either. {@link #close()} is {@link #shutdown()} plus
- * a bounded wait. Thread-safe.
+ * {@link #awaitTermination(Duration)} waits for either to finish. A node is terminated
+ * ({@link #isTerminated()}) once the threads it started are stopped and its ports and the lock on its
+ * data directory are released; a start that fails releases them before it throws. {@link #close()}
+ * is {@link #shutdown()} plus a bounded wait. Thread-safe.
  */
 public interface Node extends AutoCloseable {
 
@@ -50,19 +52,36 @@ public interface Node extends AutoCloseable {
    */
   CompletableFuture<Long> snapshot();
 
-  /** Leaves gracefully: hands over leadership if leader, stops taking writes, releases ports. */
+  /**
+   * Leaves gracefully and returns without waiting: stops taking new calls, hands over leadership if
+   * leader, leaves Raft; then ends the calls still open on the API (a broker out of Raft cannot
+   * serve them) and releases everything. Wait for the end with {@link #awaitTermination(Duration)}.
+   */
   void shutdown();
 
-  /** Stops at once: no hand-over, in-flight writes fail. The closest a JVM-local stop gets to a crash. */
+  /**
+   * Stops at once: no hand-over, in-flight writes and open calls fail. The closest a JVM-local stop
+   * gets to a crash. Returns once the node has terminated, or after a bounded wait (logged) if some
+   * part did not stop in time.
+   */
   void shutdownNow();
 
-  /** Waits until the node has stopped; returns whether it did within {@code timeout}. */
+  /**
+   * Waits until the node has terminated (see {@link #isTerminated()}); returns whether it did within
+   * {@code timeout}.
+   */
   boolean awaitTermination(Duration timeout) throws InterruptedException;
 
   /** Whether {@link #shutdown()} or {@link #shutdownNow()} was called. */
   boolean isShutdown();
 
-  /** {@link #shutdown()} and wait up to 30 seconds. */
+  /**
+   * Whether the node has terminated: shut down, the threads it started stopped, its API and Raft
+   * ports and its data directory's lock released.
+   */
+  boolean isTerminated();
+
+  /** {@link #shutdown()}, wait up to 30 seconds, then {@link #shutdownNow()} if it has not terminated. */
   @Override
   void close();
 }

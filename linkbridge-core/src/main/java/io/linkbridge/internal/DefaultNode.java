@@ -26,10 +26,11 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,9 @@ public final class DefaultNode implements Node {
   private static final Logger log = LoggerFactory.getLogger(DefaultNode.class);
   /** Raft entries in flight at once; each carries every command that queued behind the previous ones. */
   private static final int MAX_ENTRIES_IN_FLIGHT = 1;
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+  /** How long shutdownNow waits for the node to terminate, and how often a slow stop is logged. */
+  private static final Duration TERMINATION_WAIT = Duration.ofSeconds(10);
 
   private final NodeSettings settings;
   private final RegistryStateMachine stateMachine = new RegistryStateMachine();
@@ -52,14 +56,19 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService consistencyWorker;
   private final ReplicaConsistencyCheck consistency;
   private final ScheduledExecutorService brokerLiveness;
+  private final DataDirLock dataDirLock;
   private final AtomicBoolean shutdown = new AtomicBoolean();
-  private final CountDownLatch terminated = new CountDownLatch(1);
+  private final AtomicBoolean stopping = new AtomicBoolean();
+  /** Completes once the engine has released the Raft directory, its threads and its port. */
+  private final CompletableFuture<Void> engineStopped = new CompletableFuture<>();
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile BrokerTransport transport;
   private final LocalClientSessions clients;
   private volatile long lastSnapshotRevision = -1;
 
-  private DefaultNode(NodeSettings settings, ConsensusProvider provider) {
+  private DefaultNode(NodeSettings settings, ConsensusProvider provider, DataDirLock dataDirLock) {
     this.settings = settings;
+    this.dataDirLock = dataDirLock;
     ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.clusterId(), settings.dataDir().resolve("raft"),
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
         settings.segmentSize(), settings.discardDamagedState());
@@ -126,44 +135,54 @@ public final class DefaultNode implements Node {
     }
     TransportProvider transportProvider = settings.address() == null ? null
         : settings.transport() != null ? settings.transport() : discoverTransport(settings);
-    DefaultNode node = new DefaultNode(settings, provider);
-    node.stalls.start();
+    DataDirLock lock = DataDirLock.acquire(settings.dataDir(), settings.id()); // before anything reads or writes the directory
+    DefaultNode node;
     try {
-      node.engine.start().join();
+      node = new DefaultNode(settings, provider, lock);
+    } catch (RuntimeException e) {
+      lock.release();
+      throw e;
+    }
+    try {
+      node.startServing(transportProvider);
+    } catch (RuntimeException e) {
+      node.shutdownNow(); // releases whatever the start took, the data directory's lock included
+      throw e;
+    }
+    log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
+    return node;
+  }
+
+  private void startServing(TransportProvider transportProvider) {
+    stalls.start();
+    try {
+      engine.start().join();
     } catch (CompletionException e) {
-      node.shutdownNow();
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + settings.id() + " failed to start: " + cause.getMessage(), cause);
+      throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + id() + " failed to start: " + cause.getMessage(), cause);
     }
     if (transportProvider != null) {
-      try {
-        node.transport = transportProvider.start(new BrokerContext(settings.id(), settings.address(), node.registry,
-            settings.heartbeatInterval(), settings.agentTimeout(), node.clients, node.stalls, node.readiness));
-      } catch (RuntimeException e) {
-        node.shutdownNow();
-        throw e;
-      }
+      transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry,
+          settings.heartbeatInterval(), settings.agentTimeout(), clients, stalls, readiness));
     }
     long beat = settings.heartbeatInterval().toMillis();
-    BrokerLiveness liveness = new BrokerLiveness(settings.id(), node.engine, node.registry, node.stalls, settings.agentTimeout());
-    node.brokerLiveness.scheduleWithFixedDelay(() -> {
+    BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, stalls, settings.agentTimeout());
+    brokerLiveness.scheduleWithFixedDelay(() -> {
       try {
         liveness.check();
       } catch (RuntimeException e) {
-        log.error("Broker {}: broker liveness check failed; it runs again in {} ms", settings.id(), beat, e);
+        log.error("Broker {}: broker liveness check failed; it runs again in {} ms", id(), beat, e);
       }
     }, beat, beat, TimeUnit.MILLISECONDS);
-    node.awaitCaughtUp();
+    awaitCaughtUp();
     long check = settings.consistencyCheckInterval().toMillis();
-    node.consistencyWorker.scheduleWithFixedDelay(() -> {
-      if (node.engine.isLeader()) {
-        node.consistency.mark();
+    consistencyWorker.scheduleWithFixedDelay(() -> {
+      if (engine.isLeader()) {
+        consistency.mark();
       }
     }, check, check, TimeUnit.MILLISECONDS);
     long every = settings.snapshots().interval().toMillis();
-    node.scheduler.scheduleWithFixedDelay(node::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
-    log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
-    return node;
+    scheduler.scheduleWithFixedDelay(this::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
   }
 
   private static TransportProvider discoverTransport(NodeSettings settings) {
@@ -289,40 +308,38 @@ public final class DefaultNode implements Node {
     if (!shutdown.compareAndSet(false, true)) {
       return;
     }
-    stopTransport(false);
-    groupCommit.close();
-    stopTimers();
+    stopTakingWork(false);
     engine.shutdown().whenComplete((v, e) -> {
       if (e != null) {
         log.warn("Broker {} did not leave cleanly: {}", id(), e.toString());
       }
-      terminated.countDown();
+      engineStopped.complete(null);
     });
+    startTermination();
   }
 
   @Override
   public void shutdownNow() {
     shutdown.set(true);
-    stopTransport(true);
-    groupCommit.close();
-    stopTimers();
+    stopTakingWork(true);
     try {
       engine.shutdownNow();
     } finally {
-      terminated.countDown();
+      engineStopped.complete(null);
+    }
+    startTermination();
+    try {
+      if (!awaitTermination(TERMINATION_WAIT)) {
+        log.warn("Broker {} has not terminated {} after shutdownNow; it goes on stopping in the background", id(), TERMINATION_WAIT);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
-  private void stopTimers() {
-    scheduler.shutdownNow();
-    brokerLiveness.shutdownNow();
-    consistencyWorker.shutdownNow();
-    stalls.stop();
-  }
-
-  private void stopTransport(boolean now) {
+  /** The first steps of either shutdown: no new calls, no new writes, no timers. */
+  private void stopTakingWork(boolean now) {
     BrokerTransport t = transport;
-    transport = null;
     if (t != null) {
       if (now) {
         t.shutdownNow();
@@ -330,11 +347,64 @@ public final class DefaultNode implements Node {
         t.shutdown();
       }
     }
+    groupCommit.close();
+    scheduler.shutdownNow();
+    brokerLiveness.shutdownNow();
+    consistencyWorker.shutdownNow();
+    stalls.stop();
+  }
+
+  /**
+   * Once per node, on a thread of its own: waits for the engine to stop, then releases the data
+   * directory, ends the API server and marks the node terminated. gRPC's server offers no callback
+   * for its termination, so something has to wait for it.
+   */
+  private void startTermination() {
+    if (stopping.compareAndSet(false, true)) {
+      Thread t = new Thread(this::terminate, "linkbridge-node-stop-" + id());
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  private void terminate() {
+    try {
+      engineStopped.join();
+      awaitStopped(scheduler, "snapshot");
+      awaitStopped(brokerLiveness, "broker liveness");
+      awaitStopped(consistencyWorker, "consistency check");
+      dataDirLock.release(); // nothing of this node writes the directory any more
+      BrokerTransport t = transport;
+      if (t != null) {
+        t.shutdownNow(); // calls still open cannot be served by a broker that has left Raft
+        while (!t.awaitTermination(TERMINATION_WAIT)) {
+          log.warn("Broker {}: its API server has not terminated yet; still waiting", id());
+        }
+      }
+      terminated.complete(null);
+    } catch (InterruptedException e) {
+      log.warn("Broker {}: interrupted while stopping; it may not have released its API port", id());
+    } catch (RuntimeException e) {
+      log.error("Broker {} failed to stop cleanly", id(), e);
+    }
+  }
+
+  private void awaitStopped(ScheduledExecutorService executor, String what) throws InterruptedException {
+    if (!executor.awaitTermination(TERMINATION_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+      log.warn("Broker {}: its {} thread has not stopped within {}", id(), what, TERMINATION_WAIT);
+    }
   }
 
   @Override
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      terminated.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("never completes exceptionally", e);
+    }
   }
 
   @Override
@@ -343,11 +413,16 @@ public final class DefaultNode implements Node {
   }
 
   @Override
+  public boolean isTerminated() {
+    return terminated.isDone();
+  }
+
+  @Override
   public void close() {
     shutdown();
     try {
-      if (!awaitTermination(Duration.ofSeconds(30))) {
-        log.warn("Broker {} did not stop within 30s; stopping it now", id());
+      if (!awaitTermination(CLOSE_WAIT)) {
+        log.warn("Broker {} did not stop within {}; stopping it now", id(), CLOSE_WAIT);
         shutdownNow();
       }
     } catch (InterruptedException e) {

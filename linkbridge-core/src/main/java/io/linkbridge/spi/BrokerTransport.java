@@ -1,11 +1,20 @@
 package io.linkbridge.spi;
 
+import java.time.Duration;
+
 /** A running client-facing server of one broker. Thread-safe. */
 public interface BrokerTransport {
 
-  /** Stops taking new calls and ends open streams gracefully; returns without waiting. */
+  /** Stops taking new calls; calls already open go on. Returns without waiting. */
   void shutdown();
 
   /** Stops at once, cancelling calls in flight, and releases the port before returning. */
   void shutdownNow();
+
+  /**
+   * Waits until the server has terminated after {@link #shutdown()} or {@link #shutdownNow()}: no
+   * call open, the port released, its threads stopped. Returns whether it did within
+   * {@code timeout}.
+   */
+  boolean awaitTermination(Duration timeout) throws InterruptedException;
 }

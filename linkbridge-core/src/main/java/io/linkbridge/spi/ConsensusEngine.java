@@ -82,9 +82,17 @@ public interface ConsensusEngine {
     return Optional.empty();
   }
 
-  /** Leaves gracefully: hands over leadership if leader, then stops. */
+  /**
+   * Leaves gracefully: hands over leadership if leader, then stops. The future completes once this
+   * member has released everything it holds (threads, port, open files), whether the hand-over
+   * worked or not; it never completes exceptionally.
+   */
   CompletableFuture<Void> shutdown();
 
-  /** Stops at once, as close to a crash as a stop inside a JVM can be: no hand-over, no flush beyond what is already durable. */
+  /**
+   * Stops at once, as close to a crash as a stop inside a JVM can be: no hand-over, no flush beyond
+   * what is already durable. Returns once this member has released everything it holds (threads,
+   * port, open files), also when a {@link #shutdown()} was under way or {@link #start()} failed.
+   */
   void shutdownNow();
 }

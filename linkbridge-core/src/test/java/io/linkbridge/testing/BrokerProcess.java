@@ -54,21 +54,16 @@ public final class BrokerProcess implements AutoCloseable {
    * {@code "heartbeatInterval=100ms"}, {@code "agentTimeout=400ms"} (see {@link BrokerMain}).
    */
   public static BrokerProcess start(String id, Path dataDir, String api, List<String> settings, List<Peer> peers, Path log, Set<String> acked) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(BrokerMain.class.getName());
-    cmd.add(id);
-    cmd.add(dataDir.toString());
+    List<String> args = new ArrayList<>();
+    args.add(id);
+    args.add(dataDir.toString());
     if (api != null) {
-      cmd.add("api=" + api);
+      args.add("api=" + api);
     }
-    cmd.addAll(settings);
-    peers.forEach(p -> cmd.add(p.id() + "=" + p.raftAddress()));
+    args.addAll(settings);
+    peers.forEach(p -> args.add(p.id() + "=" + p.raftAddress()));
     try {
-      Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+      Process p = new ProcessBuilder(JavaCommand.of("256m", BrokerMain.class, args)).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
       return new BrokerProcess(p, acked);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -181,6 +176,24 @@ public final class BrokerProcess implements AutoCloseable {
 
   public boolean isAlive() {
     return process.isAlive();
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Waits up to {@code timeout} for the process to exit by itself; returns its exit code. */
+  public int awaitExit(Duration timeout) {
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("broker process " + process.pid() + " still runs " + timeout + " later"
+            + (ready ? " (it started and is ready)" : ""));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return process.exitValue();
   }
 
   @Override

@@ -13,10 +13,12 @@ import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +38,7 @@ public final class BrokerServer implements BrokerTransport {
   private final AutoCloseable historySubscription;
   private final ExecutorService watchExecutor;
   private final ScheduledExecutorService pinger;
+  private final AtomicBoolean stopping = new AtomicBoolean();
 
   private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AutoCloseable historySubscription,
       ExecutorService watchExecutor, ScheduledExecutorService pinger) {
@@ -92,24 +95,38 @@ public final class BrokerServer implements BrokerTransport {
 
   @Override
   public void shutdown() {
-    health.enterTerminalState();
+    stopServing();
     server.shutdown();
-    closeQuietly(historySubscription);
     watchExecutor.shutdown();
     pinger.shutdown();
   }
 
   @Override
   public void shutdownNow() {
-    health.enterTerminalState();
+    stopServing();
     server.shutdownNow();
-    closeQuietly(historySubscription);
     watchExecutor.shutdownNow();
     pinger.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        && watchExecutor.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
+        && pinger.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING, no more events. */
+  private void stopServing() {
+    if (stopping.compareAndSet(false, true)) {
+      health.enterTerminalState();
+      closeQuietly(historySubscription);
     }
   }
 

@@ -22,6 +22,7 @@ import io.atomix.protocols.raft.storage.RaftStorage;
 import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
 import io.atomix.storage.journal.Indexed;
 import io.atomix.storage.StorageLevel;
+import io.atomix.utils.concurrent.ThreadContextFactory;
 import io.atomix.utils.concurrent.ThreadModel;
 import io.atomix.utils.serializer.Serializer;
 import io.linkbridge.HostAndPort;
@@ -68,6 +69,10 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private static final Duration SESSION_MIN_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration SESSION_MAX_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration MAX_COMMIT_NOTICE_DELAY = Duration.ofMillis(20);
+  private static final int THREADS = 4;
+  /** How long a stop waits for the Raft server to go inactive and for the client to close its sessions. */
+  private static final Duration STOP_STEP_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration GRACEFUL_LEAVE_TIMEOUT = Duration.ofSeconds(10);
 
   private final ConsensusConfig config;
   private final StateMachine stateMachine;
@@ -81,11 +86,15 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private final LogForcer forcer;
   private final VoteAbstention voteAbstention = new VoteAbstention();
   private final GrpcMessaging messaging;
+  /** The Raft client's threads (non-daemon): ours, so they end even when the client's close does not finish in time. */
+  private final ThreadContextFactory clientThreads;
   private volatile RaftContext context;
   private volatile RaftServer server;
   private volatile RaftClient client;
   private volatile boolean stopped;
-  private final AtomicBoolean released = new AtomicBoolean();
+  private final AtomicBoolean leaving = new AtomicBoolean();
+  private boolean released; // guarded by this
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile CompletableFuture<Void> ready;
   private final List<Consumer<Throwable>> failureListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicBoolean failed = new AtomicBoolean();
@@ -108,6 +117,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
     this.completions = Executors.newSingleThreadExecutor(r -> daemon(r, "linkbridge-raft-completions-" + name));
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
     this.forcer = new LogForcer(config.dataDir(), PREFIX, name, disk, this::storageFailed);
+    this.clientThreads = ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-client-" + name + "-%d", THREADS, log);
     this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), addresses, config.requestTimeout(),
         new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex), voteAbstention));
   }
@@ -142,16 +152,24 @@ final class AtomixRaftEngine implements ConsensusEngine {
         .withNamespace(RaftSerializers.STORAGE)
         .withDynamicCompaction(false)
         .build();
+    // Atomix's "lock" is a file naming the member the directory belongs to; the node's OS lock on
+    // its dataDir is what keeps a second broker out. This file is never deleted: it is not ours.
     if (!storage.lock(config.memberId())) {
       return CompletableFuture.failedFuture(new LinkBridgeException("the Raft directory " + config.dataDir()
-          + " is in use by another broker: give each broker its own dataDir"));
+          + " belongs to another broker than '" + config.memberId() + "' (its ." + PREFIX + ".lock names that one)"
+          + ": start this broker with the id it had, or give each broker its own dataDir"));
     }
     try {
       messaging.start();
-    } catch (LinkBridgeException e) {
-      storage.unlock();
+      startServer(storage);
+    } catch (RuntimeException e) {
+      shutdownNow();
       return CompletableFuture.failedFuture(e);
     }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  private void startServer(RaftStorage storage) {
     Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
     RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context), this::snapshotDamaged);
     RaftContext raft = new RaftContext(
@@ -161,7 +179,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         new RaftServerCommunicator(PREFIX, protocol, messaging),
         storage,
         new DefaultPrimitiveTypeRegistry(List.of(type)),
-        ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", 4, log),
+        ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", THREADS, log),
         true);
     raft.setElectionTimeout(config.electionTimeout());
     raft.setHeartbeatInterval(raftHeartbeat(config));
@@ -173,7 +191,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         .withMemberId(localId)
         .withPartitionId(PartitionId.from("linkbridge", 1))
         .withProtocol(new RaftClientCommunicator(PREFIX, protocol, messaging))
-        .withThreadModel(ThreadModel.SHARED_THREAD_POOL)
+        .withThreadContextFactory(clientThreads)
         .build();
     server.bootstrap(memberIds).whenComplete((s, e) -> {
       if (e != null && !stopped) {
@@ -182,7 +200,6 @@ final class AtomixRaftEngine implements ConsensusEngine {
     });
     messaging.subscribe(TAKEOVER, bytes -> bytes, request -> takeOver(), reply -> reply);
     openSession(type);
-    return CompletableFuture.completedFuture(null);
   }
 
   /**
@@ -475,51 +492,91 @@ final class AtomixRaftEngine implements ConsensusEngine {
 
   @Override
   public CompletableFuture<Void> shutdown() {
-    if (stopped) {
-      return CompletableFuture.completedFuture(null);
+    if (leaving.compareAndSet(false, true)) {
+      handOverLeadership()
+          .thenCompose(v -> closeSession())
+          .orTimeout(GRACEFUL_LEAVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .whenComplete((v, e) -> {
+            // Releasing blocks for a while; not on whichever Atomix or gRPC thread completed the leave.
+            Thread t = new Thread(this::release, "linkbridge-raft-stop-" + config.memberId());
+            t.setDaemon(true);
+            t.start();
+          });
     }
-    return handOverLeadership().thenCompose(v -> stop());
+    return terminated;
   }
 
-  private CompletableFuture<Void> stop() {
+  private CompletableFuture<Void> closeSession() {
     stopped = true;
-    CompletableFuture<Void> closeSession = session.isDone() && !session.isCompletedExceptionally()
+    CompletableFuture<Void> close = session.isDone() && !session.isCompletedExceptionally()
         ? session.join().close().exceptionally(e -> null)
         : CompletableFuture.completedFuture(null);
     session.completeExceptionally(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
-    return closeSession
-        .thenCompose(v -> client == null ? CompletableFuture.<Void>completedFuture(null) : client.close().exceptionally(e -> null))
-        .thenCompose(v -> server == null ? CompletableFuture.<Void>completedFuture(null) : server.shutdown().exceptionally(e -> null))
-        .orTimeout(10, TimeUnit.SECONDS)
-        .handle((v, e) -> {
-          release();
-          return null;
-        });
+    return close;
   }
 
   @Override
   public void shutdownNow() {
-    stopped = true;
-    session.completeExceptionally(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
-    messaging.stop();
-    try {
-      if (server != null) {
-        server.shutdown().get(5, TimeUnit.SECONDS);
-      }
-    } catch (Exception e) {
-      log.debug("Raft member {} did not stop cleanly: {}", config.memberId(), e.toString());
-    }
     release();
   }
 
-  private void release() {
-    if (!released.compareAndSet(false, true)) {
+  /**
+   * Ends everything {@link #start()} began, on every path: graceful or not, after a failed start,
+   * during a graceful leave (a second caller waits for the first). The network goes first, so
+   * nothing below waits for a peer.
+   */
+  private synchronized void release() {
+    if (released) {
       return;
     }
+    stopped = true;
+    session.completeExceptionally(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
     messaging.stop();
+    closeClient();
+    closeServer();
     forcer.close();
     timer.shutdownNow();
     completions.shutdown();
     appliedIndex.failAll(new LinkBridgeException("Raft member " + config.memberId() + " is stopped"));
+    released = true;
+    terminated.complete(null);
+  }
+
+  private void closeClient() {
+    RaftClient c = client;
+    if (c != null) {
+      try {
+        c.close().get(STOP_STEP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        log.debug("Raft client of {} did not close cleanly: {}", config.memberId(), e.toString());
+      }
+    }
+    clientThreads.close();
+  }
+
+  /**
+   * Stops the Raft server and closes its log and threads, here and now. Atomix's
+   * {@code RaftServer.shutdown()} refuses a server whose bootstrap has not finished (no quorum yet)
+   * and closes the storage later on another thread; this does what it does, in every state.
+   */
+  private void closeServer() {
+    RaftContext c = context;
+    if (c == null) {
+      return;
+    }
+    CompletableFuture<Void> inactive = new CompletableFuture<>();
+    try {
+      c.getThreadContext().execute(() -> {
+        try {
+          c.transition(RaftServer.Role.INACTIVE);
+        } finally {
+          inactive.complete(null);
+        }
+      });
+      inactive.get(STOP_STEP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      log.debug("Raft member {} did not go inactive cleanly: {}", config.memberId(), e.toString());
+    }
+    c.close();
   }
 }
