@@ -79,7 +79,7 @@ class NodeBuilderTest {
   @Test
   void start_addressWithoutTransportOnClassPath_failsWithTheFix() {
     NodeBuilder b = LinkBridge.node().id("b1").raftAddress("127.0.0.1:7000").address("127.0.0.1:5000").dataDir(dir)
-        .consensus(new io.linkbridge.testing.LocalConsensusProvider());
+        .consensus(new io.linkbridge.spi.LocalConsensusProvider());
     assertThatThrownBy(b::start).isInstanceOf(LinkBridgeException.class)
         .hasMessageContaining("No TransportProvider found to serve address 127.0.0.1:5000: add io.linkbridge:linkbridge-grpc");
   }

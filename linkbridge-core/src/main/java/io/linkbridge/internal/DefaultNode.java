@@ -54,6 +54,7 @@ public final class DefaultNode implements Node {
   private final StallDetector stalls;
   private final BrokerReadiness readiness;
   private final ScheduledExecutorService consistencyWorker;
+  private final ScheduledExecutorService writeTimeouts;
   private final ReplicaConsistencyCheck consistency;
   private final ScheduledExecutorService brokerLiveness;
   private final DataDirLock dataDirLock;
@@ -73,7 +74,14 @@ public final class DefaultNode implements Node {
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
         settings.segmentSize(), settings.discardDamagedState());
     this.engine = provider.create(config, stateMachine);
-    this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout());
+    java.util.concurrent.ScheduledThreadPoolExecutor timeouts = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "linkbridge-write-timeouts-" + settings.id());
+      t.setDaemon(true);
+      return t;
+    });
+    timeouts.setRemoveOnCancelPolicy(true); // one timer per write: answered ones leave the queue at once
+    this.writeTimeouts = timeouts;
+    this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout(), writeTimeouts);
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
     this.clients = new LocalClientSessions(settings.maxClients(), settings.clientTimeout());
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
@@ -351,6 +359,7 @@ public final class DefaultNode implements Node {
     scheduler.shutdownNow();
     brokerLiveness.shutdownNow();
     consistencyWorker.shutdownNow();
+    writeTimeouts.shutdownNow();
     stalls.stop();
   }
 
@@ -373,6 +382,7 @@ public final class DefaultNode implements Node {
       awaitStopped(scheduler, "snapshot");
       awaitStopped(brokerLiveness, "broker liveness");
       awaitStopped(consistencyWorker, "consistency check");
+      awaitStopped(writeTimeouts, "write timeouts");
       dataDirLock.release(); // nothing of this node writes the directory any more
       BrokerTransport t = transport;
       if (t != null) {

@@ -24,14 +24,18 @@ final class GroupCommit {
   private final int maxEntryBytes;
   private final int maxInFlight;
   private final java.time.Duration timeout;
+  private final java.util.concurrent.ScheduledExecutorService timers;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int inFlight;
   private boolean closed;
 
   private record Pending(RegistryCommand command, int size, CompletableFuture<CommandResult> future) {}
 
-  GroupCommit(Function<byte[], CompletableFuture<byte[]>> propose, int maxEntryBytes, int maxInFlight, java.time.Duration timeout) {
+  /** {@code timers} answers writes whose time is up; its thread runs nothing else. */
+  GroupCommit(Function<byte[], CompletableFuture<byte[]>> propose, int maxEntryBytes, int maxInFlight, java.time.Duration timeout,
+      java.util.concurrent.ScheduledExecutorService timers) {
     this.propose = propose;
+    this.timers = timers;
     this.maxEntryBytes = maxEntryBytes;
     this.maxInFlight = maxInFlight;
     this.timeout = timeout;
@@ -50,7 +54,12 @@ final class GroupCommit {
       }
       queue.add(new Pending(command, size, f));
     }
-    CompletableFuture.delayedExecutor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> expire(f));
+    try {
+      java.util.concurrent.ScheduledFuture<?> timer = timers.schedule(() -> expire(f), timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      f.whenComplete((r, e) -> timer.cancel(false));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // shutting down: close() fails what is queued
+    }
     flush();
     return f;
   }

@@ -19,7 +19,7 @@ import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.Pong;
 import io.linkbridge.grpc.v1.ShutdownNotice;
 import io.linkbridge.testing.FreePorts;
-import io.linkbridge.testing.LocalConsensusProvider;
+import io.linkbridge.spi.LocalConsensusProvider;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.nio.file.Path;
 import java.time.Duration;

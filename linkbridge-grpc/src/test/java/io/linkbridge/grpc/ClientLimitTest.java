@@ -10,7 +10,7 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.testing.FreePorts;
-import io.linkbridge.testing.LocalConsensusProvider;
+import io.linkbridge.spi.LocalConsensusProvider;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -27,7 +27,7 @@ import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.testing.FreePorts;
-import io.linkbridge.testing.LocalConsensusProvider;
+import io.linkbridge.spi.LocalConsensusProvider;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.net.ServerSocket;
 import java.nio.file.Path;

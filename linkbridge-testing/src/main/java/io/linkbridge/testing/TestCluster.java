@@ -4,14 +4,21 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.NodeBuilder;
 import io.linkbridge.Peer;
+import io.linkbridge.internal.DefaultNode;
+import io.linkbridge.spi.NetworkFaults;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
 /**
  * A cluster of real broker nodes on loopback in this JVM, each with its own free port and data
@@ -85,7 +92,7 @@ public final class TestCluster implements AutoCloseable {
 
   public void awaitReady() {
     CompletableFuture.allOf(running().stream().map(Node::ready).toArray(CompletableFuture[]::new))
-        .orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).join();
+        .orTimeout(60, TimeUnit.SECONDS).join();
   }
 
   public Node node(int i) {
@@ -105,6 +112,59 @@ public final class TestCluster implements AutoCloseable {
     return Arrays.stream(nodes).filter(n -> n != null && !n.isShutdown()).toList();
   }
 
+  /** The leader now, waiting up to 20 s for one. */
+  public Node leader() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (System.nanoTime() < deadline) {
+      Optional<Integer> i = leaderIndex();
+      if (i.isPresent()) {
+        return nodes[i.get()];
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    throw new IllegalStateException("no leader within 20 s among " + running());
+  }
+
+  /** The running nodes that are not the leader. */
+  public List<Node> followers() {
+    Node leader = leader();
+    return running().stream().filter(n -> n != leader).toList();
+  }
+
+  /** Stops node {@code i} at once, as close to a crash as a stop inside one JVM can be (use {@link BrokerProcess} for SIGKILL). */
+  public void kill(int i) {
+    nodes[i].shutdownNow();
+  }
+
+  /** Starts node {@code i} again from its data directory and waits until it is ready. */
+  public Node restart(int i) {
+    if (nodes[i] != null && !nodes[i].isShutdown()) {
+      nodes[i].shutdownNow();
+    }
+    Node n = start(i);
+    n.ready().orTimeout(60, TimeUnit.SECONDS).join();
+    return n;
+  }
+
+  /**
+   * Waits up to 30 s until every running node has the same revision and checksum, and fails naming
+   * each node's revision and checksum if they never agree. Call it at the end of a fault test.
+   */
+  public void ensureSame() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      List<String> views = running().stream().map(n -> n.id() + "@" + n.registry().revision() + "/" + Long.toHexString(n.registry().checksum()))
+          .toList();
+      if (views.stream().map(v -> v.substring(v.indexOf('@'))).distinct().count() <= 1) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the replicas did not converge within 30 s: " + views);
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+    }
+  }
+
   /** The index of the node that is leader now, as the running nodes agree, if any. */
   public Optional<Integer> leaderIndex() {
     for (int i = 0; i < nodes.length; i++) {
@@ -121,10 +181,10 @@ public final class TestCluster implements AutoCloseable {
    * {@link io.linkbridge.spi.NetworkFaults} seam.
    */
   public void partition(int... group) {
-    java.util.Set<Integer> inside = java.util.Arrays.stream(group).boxed().collect(java.util.stream.Collectors.toSet());
+    Set<Integer> inside = Arrays.stream(group).boxed().collect(Collectors.toSet());
     for (int i = 0; i < nodes.length; i++) {
       boolean in = inside.contains(i);
-      java.util.Set<String> others = new java.util.HashSet<>();
+      Set<String> others = new HashSet<>();
       for (int j = 0; j < nodes.length; j++) {
         if (inside.contains(j) != in) {
           others.add(peers.get(j).id());
@@ -143,8 +203,8 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  private io.linkbridge.spi.NetworkFaults faults(int i) {
-    return ((io.linkbridge.internal.DefaultNode) nodes[i]).consensus().networkFaults()
+  private NetworkFaults faults(int i) {
+    return ((DefaultNode) nodes[i]).consensus().networkFaults()
         .orElseThrow(() -> new IllegalStateException("the consensus engine of node " + i + " has no network fault seam"));
   }
 

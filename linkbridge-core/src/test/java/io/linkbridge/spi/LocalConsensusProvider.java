@@ -1,11 +1,6 @@
-package io.linkbridge.testing;
+package io.linkbridge.spi;
 
 import io.linkbridge.LinkBridgeException;
-import io.linkbridge.spi.ConsensusConfig;
-import io.linkbridge.spi.ConsensusEngine;
-import io.linkbridge.spi.ConsensusProvider;
-import io.linkbridge.spi.MemberStatus;
-import io.linkbridge.spi.StateMachine;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;

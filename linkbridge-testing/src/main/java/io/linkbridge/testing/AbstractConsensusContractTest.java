@@ -1,10 +1,14 @@
-package io.linkbridge.spi;
+package io.linkbridge.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.linkbridge.Peer;
-import io.linkbridge.testing.FreePorts;
+import io.linkbridge.spi.ConsensusConfig;
+import io.linkbridge.spi.ConsensusEngine;
+import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.MemberStatus;
+import io.linkbridge.spi.StateMachine;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
