@@ -1,6 +1,6 @@
 package io.linkbridge.raft;
 
-import io.linkbridge.spi.AbstractConsensusContractTest;
+import io.linkbridge.testing.AbstractConsensusContractTest;
 import io.linkbridge.spi.ConsensusProvider;
 
 /** The consensus SPI contract, run against the Atomix Raft provider. */
