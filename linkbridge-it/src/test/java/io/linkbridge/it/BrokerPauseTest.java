@@ -110,16 +110,21 @@ class BrokerPauseTest {
     await().during(settle).atMost(settle.plusSeconds(10)).untilAsserted(() -> assertThat(removed).isEmpty());
   }
 
+  /** One agent on each follower alone, one on the leader and a follower; returns the leader's index. */
+  private int agentsAroundTheLeader() {
+    int leader = leader();
+    int f1 = (leader + 1) % 3;
+    agent("on-f1", f1);
+    agent("on-f2", (leader + 2) % 3);
+    agent("on-leader-and-f1", leader, f1);
+    watchEverywhere(3);
+    return leader;
+  }
+
   @Test
   void leaderFrozenLongerThanTheAgentTimeoutButShorterThanAnElection_removesNothingOnResuming() {
     startBrokers("electionTimeout=2000ms", "heartbeatInterval=100ms", "agentTimeout=400ms");
-    int leader = leader();
-    int f1 = (leader + 1) % 3;
-    int f2 = (leader + 2) % 3;
-    agent("on-f1", f1);
-    agent("on-f2", f2);
-    agent("on-leader-and-f1", leader, f1);
-    watchEverywhere(3);
+    int leader = agentsAroundTheLeader();
 
     freeze(leader, Duration.ofMillis(1000), Duration.ofSeconds(3));
 
@@ -130,13 +135,7 @@ class BrokerPauseTest {
   @Test
   void leaderFrozenPastAnElection_theDeposedLeaderRemovesNothing() {
     startBrokers("electionTimeout=800ms", "heartbeatInterval=100ms", "agentTimeout=400ms");
-    int leader = leader();
-    int f1 = (leader + 1) % 3;
-    int f2 = (leader + 2) % 3;
-    agent("on-f1", f1);
-    agent("on-f2", f2);
-    agent("on-leader-and-f1", leader, f1);
-    watchEverywhere(3);
+    int leader = agentsAroundTheLeader();
 
     freeze(leader, Duration.ofSeconds(3), Duration.ofSeconds(3));
 

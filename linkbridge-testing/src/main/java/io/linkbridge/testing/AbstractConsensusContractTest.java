@@ -8,12 +8,6 @@ import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.ConsensusProvider;
 import io.linkbridge.spi.MemberStatus;
-import io.linkbridge.spi.StateMachine;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,42 +35,6 @@ public abstract class AbstractConsensusContractTest {
 
   /** The provider under test. */
   protected abstract ConsensusProvider provider();
-
-  /** A state machine that records every entry in order; apply returns the entry's position. */
-  static final class RecordingStateMachine implements StateMachine {
-    final List<String> entries = new CopyOnWriteArrayList<>();
-    final List<String> termed = new CopyOnWriteArrayList<>(); // "term:entry", for entries applied since start
-
-    @Override
-    public byte[] apply(long term, byte[] entry) {
-      if (entry.length > 0) {
-        entries.add(new String(entry, StandardCharsets.UTF_8));
-        termed.add(term + ":" + new String(entry, StandardCharsets.UTF_8));
-      }
-      return Integer.toString(entries.size()).getBytes(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public void snapshot(OutputStream out) throws IOException {
-      DataOutputStream d = new DataOutputStream(out);
-      d.writeInt(entries.size());
-      for (String e : entries) {
-        d.writeUTF(e);
-      }
-      d.flush();
-    }
-
-    @Override
-    public void restore(InputStream in) throws IOException {
-      DataInputStream d = new DataInputStream(in);
-      List<String> restored = new ArrayList<>();
-      for (int n = d.readInt(); n > 0; n--) {
-        restored.add(d.readUTF());
-      }
-      entries.clear();
-      entries.addAll(restored);
-    }
-  }
 
   @BeforeEach
   void startThree() {

@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.Peer;
 import io.linkbridge.spi.ConsensusConfig;
-import io.linkbridge.spi.StateMachine;
 import io.linkbridge.testing.FreePorts;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import io.linkbridge.testing.RecordingStateMachine;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +14,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,39 +32,7 @@ class PowerLossTest {
   @TempDir Path dir;
   private final List<Peer> peers = new ArrayList<>();
   private final AtomixRaftEngine[] engines = new AtomixRaftEngine[3];
-  private final Recorder[] machines = new Recorder[3];
-
-  /** Records every entry applied. */
-  static final class Recorder implements StateMachine {
-    final List<String> entries = new CopyOnWriteArrayList<>();
-
-    @Override
-    public byte[] apply(long term, byte[] entry) {
-      if (entry.length > 0) {
-        entries.add(new String(entry, StandardCharsets.UTF_8));
-      }
-      return new byte[0];
-    }
-
-    @Override
-    public void snapshot(OutputStream out) throws IOException {
-      DataOutputStream d = new DataOutputStream(out);
-      d.writeInt(entries.size());
-      for (String e : entries) {
-        d.writeUTF(e);
-      }
-      d.flush();
-    }
-
-    @Override
-    public void restore(InputStream in) throws IOException {
-      DataInputStream d = new DataInputStream(in);
-      entries.clear();
-      for (int n = d.readInt(); n > 0; n--) {
-        entries.add(d.readUTF());
-      }
-    }
-  }
+  private final RecordingStateMachine[] machines = new RecordingStateMachine[3];
 
   @BeforeEach
   void peers() {
@@ -93,7 +55,7 @@ class PowerLossTest {
   }
 
   private void start(int i, LogForcer.Disk disk) {
-    machines[i] = new Recorder();
+    machines[i] = new RecordingStateMachine();
     engines[i] = new AtomixRaftEngine(new ConsensusConfig(peers.get(i).id(), peers.get(i).raftAddress(), peers, "power-loss", raftDir(i),
         Duration.ofMillis(500), Duration.ofMillis(100), Duration.ofSeconds(1), 64 * 1024, 1024 * 1024, false), machines[i], disk);
     engines[i].start().join();
