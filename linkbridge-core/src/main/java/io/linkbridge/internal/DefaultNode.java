@@ -6,6 +6,7 @@ import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
 import io.linkbridge.Registry;
 import io.linkbridge.internal.consistency.ReplicaConsistencyCheck;
+import io.linkbridge.internal.liveness.AgentLiveness;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.registry.RegistryStateMachine;
@@ -57,6 +58,8 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService writeTimeouts;
   private final ReplicaConsistencyCheck consistency;
   private final ScheduledExecutorService brokerLiveness;
+  private final ScheduledExecutorService agentLivenessThread;
+  private final AgentLiveness agentLiveness;
   private final DataDirLock dataDirLock;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
@@ -87,7 +90,9 @@ public final class DefaultNode implements Node {
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
     this.scheduler = singleThread("linkbridge-snapshots-" + settings.id());
     this.brokerLiveness = singleThread("linkbridge-broker-liveness-" + settings.id());
+    this.agentLivenessThread = singleThread("linkbridge-agent-liveness-" + settings.id());
     this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
+    this.agentLiveness = new AgentLiveness(settings.id(), stalls, settings.agentTimeout());
     this.readiness = new BrokerReadiness(settings.id());
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
@@ -171,7 +176,7 @@ public final class DefaultNode implements Node {
     }
     if (transportProvider != null) {
       transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry,
-          settings.heartbeatInterval(), settings.agentTimeout(), clients, stalls, readiness));
+          settings.heartbeatInterval(), settings.agentTimeout(), clients, agentLiveness, readiness));
     }
     long beat = settings.heartbeatInterval().toMillis();
     BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, stalls, settings.agentTimeout());
@@ -180,6 +185,13 @@ public final class DefaultNode implements Node {
         liveness.check();
       } catch (RuntimeException e) {
         log.error("Broker {}: broker liveness check failed; it runs again in {} ms", id(), beat, e);
+      }
+    }, beat, beat, TimeUnit.MILLISECONDS);
+    agentLivenessThread.scheduleWithFixedDelay(() -> {
+      try {
+        agentLiveness.check();
+      } catch (RuntimeException e) {
+        log.error("Broker {}: agent liveness check failed; it runs again in {} ms", id(), beat, e);
       }
     }, beat, beat, TimeUnit.MILLISECONDS);
     awaitCaughtUp();
@@ -358,6 +370,7 @@ public final class DefaultNode implements Node {
     groupCommit.close();
     scheduler.shutdownNow();
     brokerLiveness.shutdownNow();
+    agentLivenessThread.shutdownNow();
     consistencyWorker.shutdownNow();
     writeTimeouts.shutdownNow();
     stalls.stop();
@@ -381,6 +394,7 @@ public final class DefaultNode implements Node {
       engineStopped.join();
       awaitStopped(scheduler, "snapshot");
       awaitStopped(brokerLiveness, "broker liveness");
+      awaitStopped(agentLivenessThread, "agent liveness");
       awaitStopped(consistencyWorker, "consistency check");
       awaitStopped(writeTimeouts, "write timeouts");
       dataDirLock.release(); // nothing of this node writes the directory any more

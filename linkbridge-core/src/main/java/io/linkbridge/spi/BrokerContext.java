@@ -16,11 +16,11 @@ import java.util.Objects;
  * @param heartbeatInterval how often the broker pings each connected agent
  * @param agentTimeout how long an agent may leave pings unanswered before it is detached
  * @param clients the clients connected to this broker (local, never replicated)
- * @param liveness the clock agent silences are measured on: it leaves out time this broker stood still
+ * @param agentHeartbeats pings the agents of this broker's sessions and says when one timed out
  * @param readiness whether this broker may serve discovery now (caught up, storage trusted)
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout,
-    ClientSessions clients, LivenessClock liveness, Readiness readiness) {
+    ClientSessions clients, AgentHeartbeats agentHeartbeats, Readiness readiness) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
@@ -28,7 +28,7 @@ public record BrokerContext(String brokerId, HostAndPort address, Registry regis
     Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
     Objects.requireNonNull(agentTimeout, "agentTimeout");
     Objects.requireNonNull(clients, "clients");
-    Objects.requireNonNull(liveness, "liveness");
+    Objects.requireNonNull(agentHeartbeats, "agentHeartbeats");
     Objects.requireNonNull(readiness, "readiness");
   }
 }

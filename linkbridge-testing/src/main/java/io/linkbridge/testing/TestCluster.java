@@ -194,7 +194,25 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  /** Ends every partition. */
+  /**
+   * Freezes node {@code i}'s Raft traffic as a paused process's sockets would: everything it sends
+   * or receives is held, in order, until {@link #heal()}. Its own threads keep running (a real
+   * freeze of a process is {@link BrokerProcess#pause()}).
+   */
+  public void pause(int i) {
+    faults(i).hold();
+  }
+
+  /** Delays every Raft message of every node by {@code delay} until {@link #heal()}: a slow network. */
+  public void delay(Duration delay) {
+    for (int i = 0; i < nodes.length; i++) {
+      if (nodes[i] != null && !nodes[i].isShutdown()) {
+        faults(i).delay(delay);
+      }
+    }
+  }
+
+  /** Ends every partition, pause and delay. */
   public void heal() {
     for (int i = 0; i < nodes.length; i++) {
       if (nodes[i] != null && !nodes[i].isShutdown()) {

@@ -1,7 +1,6 @@
 package io.linkbridge.internal.liveness;
 
 import io.linkbridge.spi.Clock;
-import io.linkbridge.spi.LivenessClock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -20,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * instead of acting on the old readings. A stall shorter than the threshold is counted as silence;
  * the threshold is therefore the largest error of a liveness judgement. Thread-safe.
  */
-public final class StallDetector implements LivenessClock {
+public final class StallDetector {
   private static final Logger log = LoggerFactory.getLogger(StallDetector.class);
   static final Duration TICK = Duration.ofMillis(10);
 
@@ -103,12 +102,15 @@ public final class StallDetector implements LivenessClock {
     return lastStallEnd;
   }
 
-  @Override
+  /** The clock's reading now. */
   public long nanoTime() {
     return clock.nanoTime();
   }
 
-  @Override
+  /**
+   * How long something last heard from at {@code lastHeardNanos} has been silent while this process
+   * was running: {@code now - max(lastHeardNanos, end of the last stall)}.
+   */
   public long silentNanos(long lastHeardNanos) {
     long now = clock.nanoTime(); // first: a stall after this reading is seen by the check below
     long stallEnd = lastStallEnd();

@@ -18,6 +18,7 @@ import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.spi.AgentHeartbeats;
 import io.linkbridge.spi.BrokerContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,8 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -44,23 +43,19 @@ final class AgentSession implements StreamObserver<AgentMessage> {
 
   private final BrokerContext context;
   private final ServerCallStreamObserver<BrokerMessage> out;
-  private final ScheduledExecutorService pinger;
   private final ConcurrentMap<String, AgentSession> sessions;
   private final AtomicBoolean ended = new AtomicBoolean();
   private volatile String agentId;
-  private volatile long lastPongNanos;
+  private volatile AgentHeartbeats.Heartbeat heartbeat;
   private long pingSequence;
   /** What this stream registered (with later updates and deregistrations), by service/id: to re-attach the agent. */
   private final Map<String, ServiceInstance> registered = new LinkedHashMap<>();
   private volatile boolean attaching;
   private volatile boolean draining;
-  private ScheduledFuture<?> pings;
 
-  AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, ScheduledExecutorService pinger,
-      ConcurrentMap<String, AgentSession> sessions) {
+  AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, ConcurrentMap<String, AgentSession> sessions) {
     this.context = context;
     this.out = out;
-    this.pinger = pinger;
     this.sessions = sessions;
     out.setOnCancelHandler(() -> end(null));
   }
@@ -80,7 +75,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       return;
     }
     switch (message.getKindCase()) {
-      case PONG -> lastPongNanos = context.liveness().nanoTime();
+      case PONG -> heartbeat.answered();
       case SHUTDOWN_NOTICE -> {
         draining = true;
         apply("shutdown_notice", sequence, List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
@@ -109,7 +104,6 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     }
     boolean first = agentId == null;
     agentId = id;
-    lastPongNanos = context.liveness().nanoTime();
     AgentSession replaced = sessions.put(id, this);
     if (replaced != null && replaced != this) {
       replaced.supersede();
@@ -120,9 +114,13 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     }
     attaching = true;
     apply("register", sequence, registration()).whenComplete((ok, e) -> attaching = false);
-    if (first) {
-      long every = context.heartbeatInterval().toMillis();
-      pings = pinger.scheduleAtFixedRate(this::ping, every, every, TimeUnit.MILLISECONDS);
+    if (first) { // the broker's agent liveness pings it from now on, and says when it timed out
+      heartbeat = context.agentHeartbeats().watch(id, this::ping, reason -> end(Status.UNAVAILABLE.withDescription(reason)));
+      if (ended.get()) {
+        heartbeat.stop(); // ended while being registered
+      }
+    } else {
+      heartbeat.answered();
     }
   }
 
@@ -254,13 +252,8 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     };
   }
 
+  /** Called by the broker's agent liveness every heartbeat interval. */
   private void ping() {
-    long silentMillis = TimeUnit.NANOSECONDS.toMillis(context.liveness().silentNanos(lastPongNanos)); // a stall of this broker is not the agent's silence
-    if (silentMillis > context.agentTimeout().toMillis()) {
-      log.info("Agent {} answered no ping for {} ms on broker {}; detaching it", agentId, silentMillis, context.brokerId());
-      end(Status.UNAVAILABLE.withDescription("no pong for " + silentMillis + " ms (agent timeout " + context.agentTimeout().toMillis() + " ms)"));
-      return;
-    }
     send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence)).build());
     reattachIfDetached();
   }
@@ -331,9 +324,9 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   }
 
   private void cancelPings() {
-    ScheduledFuture<?> p = pings;
-    if (p != null) {
-      p.cancel(false);
+    AgentHeartbeats.Heartbeat h = heartbeat;
+    if (h != null) {
+      h.stop();
     }
   }
 

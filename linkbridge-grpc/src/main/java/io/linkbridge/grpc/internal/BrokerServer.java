@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,17 +36,15 @@ public final class BrokerServer implements BrokerTransport {
   private final HealthStatusManager health;
   private final AutoCloseable historySubscription;
   private final ExecutorService watchExecutor;
-  private final ScheduledExecutorService pinger;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
   private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AutoCloseable historySubscription,
-      ExecutorService watchExecutor, ScheduledExecutorService pinger) {
+      ExecutorService watchExecutor) {
     this.context = context;
     this.server = server;
     this.health = health;
     this.historySubscription = historySubscription;
     this.watchExecutor = watchExecutor;
-    this.pinger = pinger;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
@@ -59,16 +56,11 @@ public final class BrokerServer implements BrokerTransport {
       t.setDaemon(true);
       return t;
     });
-    ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "linkbridge-agent-pings-" + context.brokerId());
-      t.setDaemon(true);
-      return t;
-    });
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.readiness(), history, watchExecutor),
             new ClientSessionInterceptor(context.clients())))
-        .addService(new AgentEndpoint(context, pinger))
+        .addService(new AgentEndpoint(context))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -76,7 +68,6 @@ public final class BrokerServer implements BrokerTransport {
       server.start();
     } catch (IOException e) {
       watchExecutor.shutdownNow();
-      pinger.shutdownNow();
       closeQuietly(subscription);
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
@@ -90,7 +81,7 @@ public final class BrokerServer implements BrokerTransport {
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, subscription, watchExecutor, pinger);
+    return new BrokerServer(context, server, health, subscription, watchExecutor);
   }
 
   @Override
@@ -98,7 +89,6 @@ public final class BrokerServer implements BrokerTransport {
     stopServing();
     server.shutdown();
     watchExecutor.shutdown();
-    pinger.shutdown();
   }
 
   @Override
@@ -106,7 +96,6 @@ public final class BrokerServer implements BrokerTransport {
     stopServing();
     server.shutdownNow();
     watchExecutor.shutdownNow();
-    pinger.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -118,8 +107,7 @@ public final class BrokerServer implements BrokerTransport {
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
-        && watchExecutor.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)
-        && pinger.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        && watchExecutor.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
   }
 
   /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING, no more events. */

@@ -163,7 +163,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
     return new StreamObserver<>() {
       @Override
       public void onNext(byte[] frame) {
-        receive(frame, replies, remote);
+        faults.deliver(() -> receive(frame, replies, remote)); // a test's hold queues it, in order
       }
 
       @Override
@@ -379,6 +379,21 @@ final class GrpcMessaging implements ClusterCommunicationService {
     if (faults.isCutOff(to)) {
       return CompletableFuture.failedFuture(new ConnectException(subject + " to " + to + ": cut off (a test's partition)"));
     }
+    if (!faults.delaysOrHolds()) {
+      return send(subject, payload, to, timeout);
+    }
+    CompletableFuture<byte[]> sent = new CompletableFuture<>();
+    faults.deliver(() -> faults.afterDelay().thenCompose(v -> send(subject, payload, to, timeout)).whenComplete((r, e) -> {
+      if (e != null) {
+        sent.completeExceptionally(e);
+      } else {
+        sent.complete(r);
+      }
+    }));
+    return sent;
+  }
+
+  private CompletableFuture<byte[]> send(String subject, byte[] payload, MemberId to, Duration timeout) {
     PeerStream stream;
     try {
       stream = stream(to);
