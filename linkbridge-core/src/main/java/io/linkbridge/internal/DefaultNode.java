@@ -97,7 +97,10 @@ public final class DefaultNode implements Node {
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
     this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(),
-        () -> readiness.notServing().isEmpty(), consistencyWorker, readiness::failed);
+        () -> readiness.notServing().isEmpty(), consistencyWorker, why -> {
+          readiness.failed(why);
+          engine.markDamaged(why); // its next start refuses this replica; discardDamagedState(true) rebuilds it safely
+        });
     stateMachine.consistencyListener(consistency);
   }
 
@@ -152,14 +155,18 @@ public final class DefaultNode implements Node {
     DefaultNode node;
     try {
       node = new DefaultNode(settings, provider, lock);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       lock.release();
       throw e;
     }
     try {
       node.startServing(transportProvider);
-    } catch (RuntimeException e) {
-      node.shutdownNow(); // releases whatever the start took, the data directory's lock included
+    } catch (RuntimeException | Error e) { // a broken class path (NoClassDefFoundError) too: nothing of the start may outlive it
+      try {
+        node.shutdownNow(); // releases whatever the start took, the data directory's lock included
+      } catch (RuntimeException | Error cleanup) {
+        e.addSuppressed(cleanup);
+      }
       throw e;
     }
     log.info("Broker {} started: raft {} with {} provider, members {}", settings.id(), settings.raftAddress(), provider.name(), settings.members());
@@ -346,8 +353,8 @@ public final class DefaultNode implements Node {
       engine.shutdownNow();
     } finally {
       engineStopped.complete(null);
+      startTermination(); // even when the engine's stop threw: the lock and the rest must still be released
     }
-    startTermination();
     try {
       if (!awaitTermination(TERMINATION_WAIT)) {
         log.warn("Broker {} has not terminated {} after shutdownNow; it goes on stopping in the background", id(), TERMINATION_WAIT);
@@ -408,8 +415,9 @@ public final class DefaultNode implements Node {
       terminated.complete(null);
     } catch (InterruptedException e) {
       log.warn("Broker {}: interrupted while stopping; it may not have released its API port", id());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       log.error("Broker {} failed to stop cleanly", id(), e);
+      terminated.complete(null); // nothing more will stop: do not leave close() and awaitTermination waiting
     }
   }
 

@@ -4,11 +4,16 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.NoQuorumException;
 import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
@@ -23,8 +28,8 @@ final class GroupCommit {
   private final Function<byte[], CompletableFuture<byte[]>> propose;
   private final int maxEntryBytes;
   private final int maxInFlight;
-  private final java.time.Duration timeout;
-  private final java.util.concurrent.ScheduledExecutorService timers;
+  private final Duration timeout;
+  private final ScheduledExecutorService timers;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int inFlight;
   private boolean closed;
@@ -32,8 +37,8 @@ final class GroupCommit {
   private record Pending(RegistryCommand command, int size, CompletableFuture<CommandResult> future) {}
 
   /** {@code timers} answers writes whose time is up; its thread runs nothing else. */
-  GroupCommit(Function<byte[], CompletableFuture<byte[]>> propose, int maxEntryBytes, int maxInFlight, java.time.Duration timeout,
-      java.util.concurrent.ScheduledExecutorService timers) {
+  GroupCommit(Function<byte[], CompletableFuture<byte[]>> propose, int maxEntryBytes, int maxInFlight, Duration timeout,
+      ScheduledExecutorService timers) {
     this.propose = propose;
     this.timers = timers;
     this.maxEntryBytes = maxEntryBytes;
@@ -55,9 +60,9 @@ final class GroupCommit {
       queue.add(new Pending(command, size, f));
     }
     try {
-      java.util.concurrent.ScheduledFuture<?> timer = timers.schedule(() -> expire(f), timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      ScheduledFuture<?> timer = timers.schedule(() -> expire(f), timeout.toMillis(), TimeUnit.MILLISECONDS);
       f.whenComplete((r, e) -> timer.cancel(false));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       // shutting down: close() fails what is queued
     }
     flush();
@@ -112,7 +117,15 @@ final class GroupCommit {
     } catch (RuntimeException e) {
       proposal = CompletableFuture.failedFuture(e);
     }
-    proposal.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).whenComplete((bytes, error) -> {
+    CompletableFuture<byte[]> bounded = proposal; // timed out on this component's own thread, not the JDK's shared one
+    try {
+      ScheduledFuture<?> timer = timers.schedule(() -> bounded.completeExceptionally(new TimeoutException()), timeout.toMillis(),
+          TimeUnit.MILLISECONDS);
+      bounded.whenComplete((r, e) -> timer.cancel(false));
+    } catch (RejectedExecutionException e) {
+      bounded.completeExceptionally(new LinkBridgeException("node shut down before the write was committed"));
+    }
+    bounded.whenComplete((bytes, error) -> {
       synchronized (this) {
         inFlight--;
       }

@@ -34,10 +34,11 @@ public interface ConsensusEngine {
   /** Whether this member is the leader now. */
   boolean isLeader();
 
-  /** The current Raft term as this member knows it (0 before the first election, and for engines without terms). */
-  default long term() {
-    return 0;
-  }
+  /**
+   * The current Raft term as this member knows it (0 before the first election). Required: a leader's
+   * time-based decision carries it, and the state machine refuses one made in an earlier term.
+   */
+  long term();
 
   /**
    * Registers a listener for leader changes; it receives the new leader id, or empty while there is
@@ -51,7 +52,14 @@ public interface ConsensusEngine {
    * and every proposal fails; the broker stops serving and says why. Runs on an engine thread; must
    * not block.
    */
-  default void onFailure(Consumer<Throwable> listener) {}
+  void onFailure(Consumer<Throwable> listener);
+
+  /**
+   * Records that this member's state was found wrong (it diverged from the majority's), so that its
+   * next start refuses the state as damaged, and discarding it goes the safe way (see
+   * {@code NodeBuilder.discardDamagedState}). Called once, from any thread.
+   */
+  void markDamaged(String reason);
 
   /** The highest log index this member knows to be committed. */
   long commitIndex();

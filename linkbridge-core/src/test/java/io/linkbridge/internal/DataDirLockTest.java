@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 // The holder's LOCK file is never read in this JVM while it is held: closing any descriptor of it
 // would drop the holder's POSIX lock. It is read only after release().
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a pipe read cannot be interrupted
 class DataDirLockTest {
   private static final long PID = ProcessHandle.current().pid();
 

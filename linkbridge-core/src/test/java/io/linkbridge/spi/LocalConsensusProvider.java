@@ -53,6 +53,9 @@ public final class LocalConsensusProvider implements ConsensusProvider {
     public void onFailure(Consumer<Throwable> listener) {}
 
     @Override
+    public void markDamaged(String reason) {}
+
+    @Override
     public long term() {
       return 1;
     }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Stopped nodes leave nothing behind that keeps a JVM alive: no thread, no port. */
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a pipe read cannot be interrupted
 class JvmExitTest {
   @TempDir Path dir;
 

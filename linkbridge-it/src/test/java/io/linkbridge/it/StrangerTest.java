@@ -97,8 +97,10 @@ class StrangerTest {
       assertThat(IntStream.range(1, 4).mapToObj(i -> read(dir.resolve("broker-" + i + ".log"))))
           .anySatisfy(log -> assertThat(log).contains("refused Raft messages from").contains("claims member '" + strangerId + "'"));
     });
-    for (int i = 1; i <= 3; i++) {
-      assertThat(raftFiles(dir.resolve("broker-" + i))).doesNotContain("broker-4").doesNotContain(KRYO_BROKER_4);
+    if (strangerId.equals("broker-4")) { // a new id: had it joined, the members' Raft configuration would name it
+      for (int i = 1; i <= 3; i++) {
+        assertThat(raftFiles(dir.resolve("broker-" + i))).doesNotContain("broker-4").doesNotContain(KRYO_BROKER_4);
+      }
     }
 
     // still a 3-broker cluster: one down, the other two commit

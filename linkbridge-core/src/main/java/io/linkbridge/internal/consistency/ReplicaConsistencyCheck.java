@@ -147,8 +147,8 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
       mismatches.incrementAndGet();
       String why = "broker " + brokerId + " diverged from the cluster: at checksum mark " + markId + " its registry (revision "
           + mark.own.revision() + ") has checksum " + Long.toHexString(mark.own.checksum()) + ", a majority of the brokers have "
-          + Long.toHexString(agreed) + " (" + describe(mark) + "); this replica is not served. Stop this broker, move its dataDir aside and"
-          + " start it again empty to catch up from the others";
+          + Long.toHexString(agreed) + " (" + describe(mark) + "); this replica is not served and is marked damaged. Restart this broker with"
+          + " discardDamagedState(true): it moves this replica aside and catches up from the others";
       log.error("{}", why);
       onDiverged.accept(why);
     }

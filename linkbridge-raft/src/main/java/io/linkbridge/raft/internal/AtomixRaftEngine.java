@@ -392,13 +392,18 @@ final class AtomixRaftEngine implements ConsensusEngine {
     stopper.start();
   }
 
-  /** A Raft snapshot failed its checksum on restore: remember it for the next start, and stop. */
-  private void snapshotDamaged(String what) {
+  @Override
+  public void markDamaged(String reason) {
     try {
-      DamageMarker.write(config.dataDir(), what);
+      DamageMarker.write(config.dataDir(), reason);
     } catch (IOException e) {
       log.error("Raft member {} could not record the damage in {}: {}", config.memberId(), config.dataDir(), e.toString());
     }
+  }
+
+  /** A Raft snapshot failed its checksum on restore: remember it for the next start, and stop. */
+  private void snapshotDamaged(String what) {
+    markDamaged(what);
     storageFailed(new IOException(what));
   }
 

@@ -17,34 +17,49 @@ import java.util.stream.Stream;
  */
 final class PowerLossDisk implements LogForcer.Disk {
   private final Map<Path, byte[]> durable = new ConcurrentHashMap<>();
-  private final Map<Path, byte[]> pending = new ConcurrentHashMap<>();
-  private final boolean oneBehind;
+  private final Map<Path, java.util.ArrayDeque<byte[]>> pending = new ConcurrentHashMap<>();
+  private final int behind;
+  private volatile boolean powerOff;
 
-  private PowerLossDisk(boolean oneBehind) {
-    this.oneBehind = oneBehind;
+  private PowerLossDisk(int behind) {
+    this.behind = behind;
   }
 
   /** A disk whose forces work: when a force returns, what it covered is durable. */
   static PowerLossDisk working() {
-    return new PowerLossDisk(false);
+    return new PowerLossDisk(0);
   }
 
   /**
-   * A disk whose force returns before the data is durable (as if the adapter acknowledged before its
-   * force completed): each force makes durable only what the previous one covered.
+   * A disk whose force returns long before the data is durable (as if the adapter acknowledged before
+   * its force completed): a force makes durable only what the force 50 calls earlier covered, so the
+   * idle traffic after the last write (keep-alives) cannot catch up by luck.
    */
   static PowerLossDisk acknowledgingBeforeDurable() {
-    return new PowerLossDisk(true);
+    return new PowerLossDisk(50);
+  }
+
+  /** The power goes now: nothing forced from here on is durable (stopping the member can take a while). */
+  void powerOff() {
+    powerOff = true;
   }
 
   @Override
   public void force(FileChannel channel, Path file) throws IOException {
+    if (powerOff) {
+      return;
+    }
     byte[] before = Files.readAllBytes(file);
     channel.force(false);
-    if (oneBehind) {
-      byte[] previous = pending.put(file, before);
-      if (previous != null) {
-        durable.merge(file, previous, (old, now) -> now.length >= old.length ? now : old);
+    if (behind > 0) {
+      java.util.ArrayDeque<byte[]> queue = pending.computeIfAbsent(file, f -> new java.util.ArrayDeque<>());
+      byte[] old;
+      synchronized (queue) {
+        queue.add(before);
+        old = queue.size() > behind ? queue.poll() : null;
+      }
+      if (old != null) {
+        durable.merge(file, old, (was, now) -> now.length >= was.length ? now : was);
       }
     } else {
       durable.merge(file, before, (old, now) -> now.length >= old.length ? now : old);

@@ -79,7 +79,10 @@ class PowerLossTest {
     }
     CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).orTimeout(60, TimeUnit.SECONDS).join();
 
-    for (int i = 0; i < 3; i++) { // the power goes everywhere at once
+    for (PowerLossDisk disk : disks) { // the power goes everywhere at once
+      disk.powerOff();
+    }
+    for (int i = 0; i < 3; i++) {
       engines[i].shutdownNow();
       disks[i].cutPower(raftDir(i));
     }

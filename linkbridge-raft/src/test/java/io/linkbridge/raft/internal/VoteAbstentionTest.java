@@ -23,7 +23,10 @@ class VoteAbstentionTest {
     abstention.abstainUntilCaughtUp();
     assertThat(abstention.answerInstead(vote)).isInstanceOfSatisfying(VoteResponse.class, r -> assertThat(r.voted()).isFalse());
     assertThat(abstention.answerInstead(poll)).isInstanceOfSatisfying(PollResponse.class, r -> assertThat(r.accepted()).isFalse());
+    assertThat(abstention.beforeSend(vote)).isCompletedExceptionally(); // nor does it run for election itself
+    assertThat(abstention.beforeSend(poll)).isCompletedExceptionally();
     abstention.caughtUp();
+    assertThat(abstention.beforeSend(poll)).isCompletedWithValue(null);
     assertThat(abstention.answerInstead(vote)).isNull(); // Atomix decides again
     assertThat(abstention.answerInstead(poll)).isNull();
   }

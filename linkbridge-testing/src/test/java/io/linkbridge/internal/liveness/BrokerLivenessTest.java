@@ -228,6 +228,9 @@ class BrokerLivenessTest {
     public void onFailure(Consumer<Throwable> listener) {}
 
     @Override
+    public void markDamaged(String reason) {}
+
+    @Override
     public long commitIndex() {
       return 0;
     }
