@@ -4,14 +4,19 @@ import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.internal.NodeSettings;
 import io.linkbridge.spi.ConsensusProvider;
 import io.linkbridge.spi.TransportProvider;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Configures and starts a broker {@link Node}. Each setter checks its argument at once and throws
@@ -302,11 +307,11 @@ public final class NodeBuilder {
    * given the same member list, different for two clusters that both name their brokers broker-1..3.
    */
   private static String derivedClusterId(List<Peer> members) {
-    String ids = members.stream().map(p -> p.id() + "=" + p.raftAddress()).sorted().collect(java.util.stream.Collectors.joining(","));
+    String ids = members.stream().map(p -> p.id() + "=" + p.raftAddress()).sorted().collect(Collectors.joining(","));
     try {
-      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(ids.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return "members-" + java.util.HexFormat.of().formatHex(hash, 0, 8);
-    } catch (java.security.NoSuchAlgorithmException e) {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(ids.getBytes(StandardCharsets.UTF_8));
+      return "members-" + HexFormat.of().formatHex(hash, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
   }

@@ -13,10 +13,10 @@ import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.Clock;
-import io.linkbridge.spi.Readiness;
 import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.ConsensusProvider;
+import io.linkbridge.spi.Readiness;
 import io.linkbridge.spi.TransportProvider;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +29,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -77,7 +79,7 @@ public final class DefaultNode implements Node {
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
         settings.segmentSize(), settings.discardDamagedState());
     this.engine = provider.create(config, stateMachine);
-    java.util.concurrent.ScheduledThreadPoolExecutor timeouts = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+    ScheduledThreadPoolExecutor timeouts = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "linkbridge-write-timeouts-" + settings.id());
       t.setDaemon(true);
       return t;
@@ -126,7 +128,7 @@ public final class DefaultNode implements Node {
         log.debug("Broker {} has not caught up yet ({}); trying again", settings.id(), e.toString());
         try {
           scheduler.schedule(this::awaitCaughtUp, settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+        } catch (RejectedExecutionException stopped) {
           // shut down meanwhile
         }
       }

@@ -1,5 +1,6 @@
 package io.linkbridge.registry;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.InstanceState;
@@ -12,6 +13,7 @@ import io.linkbridge.spi.StateMachine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -109,7 +111,7 @@ public final class RegistryStateMachine implements StateMachine {
     List<Command> commands;
     try {
       commands = RegistryCodec.decodeBatch(entry);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+    } catch (InvalidProtocolBufferException e) {
       log.warn("Ignoring a log entry of {} bytes that is not a registry batch: {}", entry.length, e.getMessage());
       return new Applied(RegistryCodec.encodeResults(List.of(new CommandResult.Rejected(Reason.INVALID, "log entry is not a registry batch: "
           + e.getMessage()))), List.of(), List.of());
@@ -155,11 +157,11 @@ public final class RegistryStateMachine implements StateMachine {
       restored = TrustedDecoding.run(() -> {
         try {
           return RegistryCodec.decodeSnapshot(bytes);
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-          throw new java.io.UncheckedIOException(e);
+        } catch (InvalidProtocolBufferException e) {
+          throw new UncheckedIOException(e);
         }
       });
-    } catch (java.io.UncheckedIOException e) {
+    } catch (UncheckedIOException e) {
       throw e.getCause();
     }
     state = restored;

@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,7 +49,7 @@ class LeaderPartitionTest {
   }
 
   private void agent(String id, int... on) {
-    String[] list = java.util.stream.IntStream.of(on).mapToObj(cluster::api).toArray(String[]::new);
+    String[] list = IntStream.of(on).mapToObj(cluster::api).toArray(String[]::new);
     agents.add(LinkBridge.agent().id(id).brokers(list).register(ServiceInstance.builder("orders").id(id).endpoint("10.0.0.1", 7000).build()).start());
   }
 

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -72,7 +73,7 @@ class StrangerTest {
   }
 
   /** {@code strangerPeers} gives the stranger's member list from the cluster's and the stranger's own Raft address. */
-  private void strangerJoinsNothing(java.util.function.BiFunction<List<Peer>, String, List<Peer>> strangerPeers, String strangerId)
+  private void strangerJoinsNothing(BiFunction<List<Peer>, String, List<Peer>> strangerPeers, String strangerId)
       throws Exception {
     List<Peer> cluster = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {

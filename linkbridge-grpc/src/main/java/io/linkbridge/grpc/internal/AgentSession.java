@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -214,7 +215,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
       if (error != null) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         log.debug("Broker {}: {} of agent {} was not committed: {}", context.brokerId(), what, agentId, cause.toString());
         if (sequence != 0) {
           send(BrokerMessage.newBuilder().setNack(Nack.newBuilder().setWhat(what).setSequence(sequence).setCode(Status.Code.UNAVAILABLE.value())

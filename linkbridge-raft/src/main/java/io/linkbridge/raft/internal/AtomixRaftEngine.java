@@ -20,8 +20,8 @@ import io.atomix.protocols.raft.partition.impl.RaftServerCommunicator;
 import io.atomix.protocols.raft.session.CommunicationStrategy;
 import io.atomix.protocols.raft.storage.RaftStorage;
 import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
-import io.atomix.storage.journal.Indexed;
 import io.atomix.storage.StorageLevel;
+import io.atomix.storage.journal.Indexed;
 import io.atomix.utils.concurrent.ThreadContextFactory;
 import io.atomix.utils.concurrent.ThreadModel;
 import io.atomix.utils.serializer.Serializer;
@@ -31,6 +31,7 @@ import io.linkbridge.Peer;
 import io.linkbridge.spi.ConsensusConfig;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.MemberStatus;
+import io.linkbridge.spi.NetworkFaults;
 import io.linkbridge.spi.StateMachine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,6 +44,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -96,7 +98,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private boolean released; // guarded by this
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile CompletableFuture<Void> ready;
-  private final List<Consumer<Throwable>> failureListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Consumer<Throwable>> failureListeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean failed = new AtomicBoolean();
 
   AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {
@@ -367,7 +369,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   }
 
   @Override
-  public Optional<io.linkbridge.spi.NetworkFaults> networkFaults() {
+  public Optional<NetworkFaults> networkFaults() {
     return Optional.of(messaging.faults());
   }
 

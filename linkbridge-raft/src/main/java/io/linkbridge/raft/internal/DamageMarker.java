@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -44,7 +45,7 @@ final class DamageMarker {
     Path aside = raftDir.resolveSibling(raftDir.getFileName() + ".damaged-" + System.currentTimeMillis());
     Files.move(raftDir, aside);
     Files.createDirectories(raftDir);
-    Files.writeString(raftDir.resolve(CATCHING_UP), "discarded damaged state at " + java.time.Instant.now() + System.lineSeparator());
+    Files.writeString(raftDir.resolve(CATCHING_UP), "discarded damaged state at " + Instant.now() + System.lineSeparator());
     try (Stream<Path> files = Files.list(aside)) {
       List<Path> meta = files.filter(p -> p.getFileName().toString().equals(prefix + ".meta")).toList();
       for (Path m : meta) {

@@ -25,10 +25,11 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -36,14 +37,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -229,7 +231,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
       }
     }
     result.whenComplete((bytes, error) -> {
-      byte[] reply = error != null ? RaftFrames.reply(RaftFrames.ERROR, id, String.valueOf(error).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+      byte[] reply = error != null ? RaftFrames.reply(RaftFrames.ERROR, id, String.valueOf(error).getBytes(StandardCharsets.UTF_8))
           : RaftFrames.reply(RaftFrames.REPLY, id, bytes == null ? new byte[0] : bytes);
       synchronized (replies) {
         try {
@@ -247,7 +249,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
         localId.id(), remote, sender, reason));
     synchronized (replies) {
       try {
-        replies.onNext(RaftFrames.reply(RaftFrames.REFUSED, id, reason.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        replies.onNext(RaftFrames.reply(RaftFrames.REFUSED, id, reason.getBytes(StandardCharsets.UTF_8)));
       } catch (RuntimeException e) {
         // the stream closed meanwhile
       }
@@ -362,7 +364,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   @Override
   public <M> void broadcast(String subject, M message, Function<M, byte[]> encoder, boolean reliable) {
-    multicast(subject, message, encoder, addresses.keySet().stream().filter(id -> !id.equals(localId)).collect(java.util.stream.Collectors.toSet()), reliable);
+    multicast(subject, message, encoder, addresses.keySet().stream().filter(id -> !id.equals(localId)).collect(Collectors.toSet()), reliable);
   }
 
   @Override

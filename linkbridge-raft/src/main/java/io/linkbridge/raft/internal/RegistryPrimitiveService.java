@@ -14,6 +14,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.function.Consumer;
 import java.util.zip.CRC32;
 
@@ -98,7 +99,7 @@ final class RegistryPrimitiveService implements PrimitiveService {
   /** Over the index and the state, so neither can change unseen. */
   private static long crc(long index, byte[] bytes) {
     CRC32 crc = new CRC32();
-    crc.update(java.nio.ByteBuffer.allocate(8).putLong(index).array());
+    crc.update(ByteBuffer.allocate(8).putLong(index).array());
     crc.update(bytes);
     return crc.getValue();
   }
@@ -116,7 +117,7 @@ final class RegistryPrimitiveService implements PrimitiveService {
     }
     byte[] result = stateMachine.apply(term, commit.value());
     appliedIndex.set(commit.index());
-    return java.nio.ByteBuffer.allocate(8 + result.length).putLong(commit.index()).put(result).array();
+    return ByteBuffer.allocate(8 + result.length).putLong(commit.index()).put(result).array();
   }
 
   @Override

@@ -15,6 +15,7 @@ import io.linkbridge.spi.StateMachine;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -81,7 +82,7 @@ class ForceFailureTest {
 
   @Test
   void withoutTheFatalRule_aLaterGoodForceWouldMarkLaterWritesDurable_soTheForcerRefusesEveryLaterForce() throws IOException {
-    java.nio.file.Files.write(dir.resolve("raft-1.log"), new byte[64]);
+    Files.write(dir.resolve("raft-1.log"), new byte[64]);
     AtomicInteger forces = new AtomicInteger();
     LogForcer forcer = new LogForcer(dir, "raft", "b1", failingFrom(1, forces), e -> {});
     assertThatThrownBy(() -> forcer.force(1, 10).join()).hasMessageContaining("could not be forced");

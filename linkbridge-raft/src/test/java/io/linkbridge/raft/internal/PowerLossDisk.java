@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -17,7 +18,7 @@ import java.util.stream.Stream;
  */
 final class PowerLossDisk implements LogForcer.Disk {
   private final Map<Path, byte[]> durable = new ConcurrentHashMap<>();
-  private final Map<Path, java.util.ArrayDeque<byte[]>> pending = new ConcurrentHashMap<>();
+  private final Map<Path, ArrayDeque<byte[]>> pending = new ConcurrentHashMap<>();
   private final int behind;
   private volatile boolean powerOff;
 
@@ -52,7 +53,7 @@ final class PowerLossDisk implements LogForcer.Disk {
     byte[] before = Files.readAllBytes(file);
     channel.force(false);
     if (behind > 0) {
-      java.util.ArrayDeque<byte[]> queue = pending.computeIfAbsent(file, f -> new java.util.ArrayDeque<>());
+      ArrayDeque<byte[]> queue = pending.computeIfAbsent(file, f -> new ArrayDeque<>());
       byte[] old;
       synchronized (queue) {
         queue.add(before);

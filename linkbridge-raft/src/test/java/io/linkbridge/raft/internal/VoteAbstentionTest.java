@@ -2,6 +2,7 @@ package io.linkbridge.raft.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.atomix.cluster.MemberId;
 import io.atomix.protocols.raft.protocol.PollRequest;
 import io.atomix.protocols.raft.protocol.PollResponse;
 import io.atomix.protocols.raft.protocol.VoteRequest;
@@ -13,9 +14,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class VoteAbstentionTest {
   private final VoteAbstention abstention = new VoteAbstention();
-  private final VoteRequest vote = VoteRequest.builder().withTerm(7).withCandidate(io.atomix.cluster.MemberId.from("b2")).withLastLogIndex(0)
+  private final VoteRequest vote = VoteRequest.builder().withTerm(7).withCandidate(MemberId.from("b2")).withLastLogIndex(0)
       .withLastLogTerm(0).build();
-  private final PollRequest poll = PollRequest.builder().withTerm(7).withCandidate(io.atomix.cluster.MemberId.from("b2")).withLastLogIndex(0)
+  private final PollRequest poll = PollRequest.builder().withTerm(7).withCandidate(MemberId.from("b2")).withLastLogIndex(0)
       .withLastLogTerm(0).build();
 
   @Test
