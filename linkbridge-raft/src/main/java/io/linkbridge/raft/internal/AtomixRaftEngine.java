@@ -133,6 +133,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
   @Override
   public CompletableFuture<Void> start() {
     try {
+      DamageMarker.finishInterruptedDiscard(config.dataDir()); // before anything creates an empty directory in its place
       Files.createDirectories(config.dataDir());
     } catch (IOException e) {
       return CompletableFuture.failedFuture(new LinkBridgeException("cannot create the Raft directory " + config.dataDir() + ": " + e.getMessage(), e));

@@ -1,12 +1,14 @@
 package io.linkbridge.raft.internal;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.List;
+import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -40,18 +42,70 @@ final class DamageMarker {
     Files.deleteIfExists(raftDir.resolve(CATCHING_UP));
   }
 
-  /** Moves the whole directory to a sibling {@code <name>.damaged-<millis>} and brings back the meta file (term and vote); returns where it went. */
+  /**
+   * Replaces {@code raftDir} by a fresh one that holds only the meta file (term and vote) and
+   * {@link #CATCHING_UP}, and keeps the old one as a sibling {@code <name>.damaged-<millis>}; returns
+   * where it went. Crash-safe: the fresh directory is built and forced as {@code <name>.new} first,
+   * then swapped in by two renames; {@link #finishInterruptedDiscard} completes a swap a crash cut
+   * short, so a start never finds an empty directory without its term, vote and marker.
+   */
   static Path moveAside(Path raftDir, String prefix) throws IOException {
+    Path fresh = fresh(raftDir);
+    deleteTree(fresh); // an earlier attempt that never swapped
+    Files.createDirectories(fresh);
+    Path marker = fresh.resolve(CATCHING_UP);
+    Files.writeString(marker, "discarded damaged state at " + Instant.now() + System.lineSeparator());
+    force(marker);
+    Path meta = raftDir.resolve(prefix + ".meta");
+    if (Files.exists(meta)) {
+      Files.copy(meta, fresh.resolve(meta.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+      force(fresh.resolve(meta.getFileName()));
+    }
+    force(fresh);
     Path aside = raftDir.resolveSibling(raftDir.getFileName() + ".damaged-" + System.currentTimeMillis());
-    Files.move(raftDir, aside);
-    Files.createDirectories(raftDir);
-    Files.writeString(raftDir.resolve(CATCHING_UP), "discarded damaged state at " + Instant.now() + System.lineSeparator());
-    try (Stream<Path> files = Files.list(aside)) {
-      List<Path> meta = files.filter(p -> p.getFileName().toString().equals(prefix + ".meta")).toList();
-      for (Path m : meta) {
-        Files.copy(m, raftDir.resolve(m.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+    Files.move(raftDir, aside, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(fresh, raftDir, StandardCopyOption.ATOMIC_MOVE);
+    force(raftDir.getParent());
+    return aside;
+  }
+
+  /** Completes a {@link #moveAside} a crash interrupted between its two renames, or drops one that never began. */
+  static void finishInterruptedDiscard(Path raftDir) throws IOException {
+    Path fresh = fresh(raftDir);
+    if (!Files.exists(fresh)) {
+      return;
+    }
+    if (Files.exists(raftDir)) {
+      deleteTree(fresh); // the swap never started: the old state is still in place
+    } else {
+      Files.move(fresh, raftDir, StandardCopyOption.ATOMIC_MOVE);
+      force(raftDir.getParent());
+    }
+  }
+
+  private static Path fresh(Path raftDir) {
+    return raftDir.resolveSibling(raftDir.getFileName() + ".new");
+  }
+
+  private static void force(Path path) throws IOException {
+    boolean dir = Files.isDirectory(path);
+    try (FileChannel ch = FileChannel.open(path, dir ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
+      ch.force(true);
+    } catch (IOException e) {
+      if (!dir) {
+        throw e;
+      } // not every platform can force a directory
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
       }
     }
-    return aside;
   }
 }
