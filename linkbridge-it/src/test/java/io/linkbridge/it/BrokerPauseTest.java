@@ -10,8 +10,10 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.WatchEvent;
+import io.linkbridge.it.process.RawAgentMain;
 import io.linkbridge.testing.BrokerProcess;
 import io.linkbridge.testing.FreePorts;
+import io.linkbridge.testing.JavaCommand;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -156,5 +158,22 @@ class BrokerPauseTest {
     freeze(follower, Duration.ofSeconds(2), Duration.ofSeconds(3));
 
     assertThat(removed).isEmpty();
+  }
+
+  @Test
+  void agentProcessFrozenForTwoSeconds_withTheDefaultAgentTimeout_removesNothing() throws Exception {
+    startBrokers("electionTimeout=750ms", "heartbeatInterval=250ms"); // the defaults
+    Process agent = new ProcessBuilder(JavaCommand.of("128m", RawAgentMain.class, List.of("frozen-agent", "orders", "frozen-agent",
+        api.get(0), api.get(1)))).redirectError(dir.resolve("agent.log").toFile()).start();
+    try {
+      watchEverywhere(1);
+      assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(agent.pid())).start().waitFor()).isZero();
+      long resumeAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      await().atMost(Duration.ofSeconds(10)).until(() -> System.nanoTime() >= resumeAt);
+      assertThat(new ProcessBuilder("kill", "-CONT", Long.toString(agent.pid())).start().waitFor()).isZero();
+      await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(removed).isEmpty());
+    } finally {
+      agent.destroyForcibly();
+    }
   }
 }

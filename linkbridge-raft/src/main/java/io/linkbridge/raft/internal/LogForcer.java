@@ -57,7 +57,7 @@ final class LogForcer {
     this.directory = directory;
     this.disk = disk;
     this.onFailure = onFailure;
-    this.segmentPrefix = segmentPrefix + "-";
+    this.segmentPrefix = segmentPrefix;
     this.executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-raft-fsync-" + memberId);
       t.setDaemon(true);
@@ -177,7 +177,7 @@ final class LogForcer {
   private void openNewest() throws IOException {
     List<Long> ids;
     try (Stream<Path> files = Files.list(directory)) {
-      ids = files.map(this::segmentId).filter(id -> id >= 0).sorted().toList();
+      ids = files.map(f -> LogIntegrityCheck.segmentId(f, segmentPrefix)).filter(id -> id >= 0).sorted().toList();
     }
     if (ids.isEmpty()) {
       return;
@@ -197,19 +197,7 @@ final class LogForcer {
   }
 
   private Path segment(long id) {
-    return directory.resolve(segmentPrefix + id + ".log");
-  }
-
-  private long segmentId(Path p) {
-    String n = p.getFileName().toString();
-    if (!n.startsWith(segmentPrefix) || !n.endsWith(".log")) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(n.substring(segmentPrefix.length(), n.length() - ".log".length()));
-    } catch (NumberFormatException e) {
-      return -1;
-    }
+    return directory.resolve(segmentPrefix + "-" + id + ".log");
   }
 
   private void forceOnce(Path file) {
