@@ -180,7 +180,7 @@ class AgentServiceTest {
   void shutdownNoticeThenDeregister_drainingThenGone() {
     RawAgent agent = new RawAgent(channel).register("agent-a", instance("g1"));
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
-    agent.send(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(1000)).build());
+    agent.send(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.getDefaultInstance()).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 2);
     assertThat(node.registry().instances("greeter")).singleElement().satisfies(i -> assertThat(i.takesCalls()).isFalse());
     agent.send(AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()).build());

@@ -99,8 +99,8 @@ final class BrokerLink {
         .setCommittedElsewhere(committedElsewhere)));
   }
 
-  CompletableFuture<Long> shutdownNotice(long graceMillis) {
-    return request(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.newBuilder().setGracePeriodMillis(graceMillis)));
+  CompletableFuture<Long> shutdownNotice() {
+    return request(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.getDefaultInstance()));
   }
 
   /** Removes one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */

@@ -280,7 +280,7 @@ public final class GrpcAgent implements Agent {
       for (BrokerLink link : links) {
         if (link.isOpen()) {
           long timeout = spec.connectTimeout().toMillis();
-          link.shutdownNotice(gracePeriod.toMillis()).get(timeout, TimeUnit.MILLISECONDS);
+          link.shutdownNotice().get(timeout, TimeUnit.MILLISECONDS);
           if (!gracePeriod.isZero()) {
             TimeUnit.MILLISECONDS.sleep(gracePeriod.toMillis()); // calls in flight finish while watchers move away
           }
