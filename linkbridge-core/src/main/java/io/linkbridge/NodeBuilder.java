@@ -56,6 +56,14 @@ public final class NodeBuilder {
    * value costs throughput on every entry; raise it only for instances with large metadata.
    */
   public static final int DEFAULT_MAX_ENTRY_SIZE = 64 * 1024;
+  /** Default {@link #agentPingInterval}: 1 second. */
+  public static final Duration DEFAULT_AGENT_PING_INTERVAL = Duration.ofSeconds(1);
+  /** Default {@link #maxWatchesPerClient}: 1,000. */
+  public static final int DEFAULT_MAX_WATCHES_PER_CLIENT = 1_000;
+  /** Default {@link #maxInstancesPerAgent}: 1,000. */
+  public static final int DEFAULT_MAX_INSTANCES_PER_AGENT = 1_000;
+  /** Default {@link #maxPendingWrites}: 10,000. */
+  public static final int DEFAULT_MAX_PENDING_WRITES = 10_000;
 
   private String id;
   private HostAndPort address;
@@ -76,6 +84,11 @@ public final class NodeBuilder {
   private String clusterName;
   private boolean discardDamagedState;
   private Duration consistencyCheckInterval = DEFAULT_CONSISTENCY_CHECK_INTERVAL;
+  private Duration agentPingInterval;
+  private ShutdownConfig shutdown = ShutdownConfig.DEFAULT;
+  private int maxWatchesPerClient = DEFAULT_MAX_WATCHES_PER_CLIENT;
+  private int maxInstancesPerAgent = DEFAULT_MAX_INSTANCES_PER_AGENT;
+  private int maxPendingWrites = DEFAULT_MAX_PENDING_WRITES;
 
   NodeBuilder() {}
 
@@ -212,6 +225,51 @@ public final class NodeBuilder {
     return this;
   }
 
+  /**
+   * How often the broker pings each connected agent (each ping tells the agent this interval, so an
+   * agent that hears nothing for three of them moves to another broker); at least 10ms, and at most
+   * half of {@link #agentTimeout}. Default: {@link #DEFAULT_AGENT_PING_INTERVAL}, or a third of the
+   * agent timeout if that is shorter. Independent of the Raft {@link #heartbeatInterval}.
+   */
+  public NodeBuilder agentPingInterval(Duration interval) {
+    requireAtLeast("agentPingInterval", interval, Duration.ofMillis(10));
+    this.agentPingInterval = interval;
+    return this;
+  }
+
+  /** How the broker leaves on {@link Node#shutdown()}: grace period and whether agents and watchers are told where to go. */
+  public NodeBuilder shutdown(ShutdownConfig shutdown) {
+    this.shutdown = Objects.requireNonNull(shutdown, "shutdown");
+    return this;
+  }
+
+  /**
+   * The most watch streams one client session may hold open on this broker, 1..1,000,000: one more
+   * is refused with RESOURCE_EXHAUSTED naming the limit. Default {@link #DEFAULT_MAX_WATCHES_PER_CLIENT}.
+   */
+  public NodeBuilder maxWatchesPerClient(int max) {
+    this.maxWatchesPerClient = requireInRange("maxWatchesPerClient", max, 1, 1_000_000);
+    return this;
+  }
+
+  /**
+   * The most instances one agent may register, 1..100,000: a register or update beyond it is refused
+   * with the limit named. Default {@link #DEFAULT_MAX_INSTANCES_PER_AGENT}.
+   */
+  public NodeBuilder maxInstancesPerAgent(int max) {
+    this.maxInstancesPerAgent = requireInRange("maxInstancesPerAgent", max, 1, 100_000);
+    return this;
+  }
+
+  /**
+   * The most writes this broker queues while the one ahead of them commits, 1..1,000,000: one more
+   * fails at once with the limit named, instead of waiting. Default {@link #DEFAULT_MAX_PENDING_WRITES}.
+   */
+  public NodeBuilder maxPendingWrites(int max) {
+    this.maxPendingWrites = requireInRange("maxPendingWrites", max, 1, 1_000_000);
+    return this;
+  }
+
   /** How long a write may take to commit before it fails with {@link NoQuorumException}; at least 100ms. */
   public NodeBuilder writeTimeout(Duration timeout) {
     requireAtLeast("writeTimeout", timeout, Duration.ofMillis(100));
@@ -282,6 +340,13 @@ public final class NodeBuilder {
       throw new IllegalStateException("agentTimeout must be at least 2 x heartbeatInterval (" + Durations.format(heartbeatInterval.multipliedBy(2))
           + "), was " + Durations.format(agentTimeoutOrDefault));
     }
+    Duration pingOrDefault = agentPingInterval != null ? agentPingInterval
+        : DEFAULT_AGENT_PING_INTERVAL.compareTo(agentTimeoutOrDefault.dividedBy(3)) <= 0 ? DEFAULT_AGENT_PING_INTERVAL
+        : agentTimeoutOrDefault.dividedBy(3);
+    if (pingOrDefault.compareTo(agentTimeoutOrDefault.dividedBy(2)) > 0) {
+      throw new IllegalStateException("agentPingInterval must be at most half of agentTimeout (" + Durations.format(agentTimeoutOrDefault.dividedBy(2))
+          + "), was " + Durations.format(pingOrDefault));
+    }
     if (maxEntrySize > segmentSize) {
       throw new IllegalStateException("maxEntrySize (" + maxEntrySize + ") must not exceed logSegmentSize (" + segmentSize + ")");
     }
@@ -298,7 +363,8 @@ public final class NodeBuilder {
     String clusterId = clusterName != null ? clusterName : derivedClusterId(members);
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
-        snapshots, segmentSize, maxEntrySize, discardDamagedState, consistencyCheckInterval, consensus, transport);
+        snapshots, segmentSize, maxEntrySize, discardDamagedState, consistencyCheckInterval, pingOrDefault, shutdown, maxWatchesPerClient,
+        maxInstancesPerAgent, maxPendingWrites, consensus, transport);
     return DefaultNode.start(settings);
   }
 
@@ -316,6 +382,13 @@ public final class NodeBuilder {
     }
   }
 
+  private static int requireInRange(String name, int value, int min, int max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(name + " must be in " + min + ".." + max + ", was " + value);
+    }
+    return value;
+  }
+
   private static void requireAtLeast(String name, Duration value, Duration min) {
     Objects.requireNonNull(value, name);
     if (value.compareTo(min) < 0) {
@@ -328,7 +401,9 @@ public final class NodeBuilder {
     return "NodeBuilder{id=" + id + ", address=" + address + ", raftAddress=" + raftAddress + ", dataDir=" + dataDir + ", peers=" + peers
         + (clusterName == null ? "" : ", clusterName=" + clusterName) + ", electionTimeout=" + Durations.format(electionTimeout) + ", heartbeatInterval=" + Durations.format(heartbeatInterval)
         + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "default" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
-        + ", maxEntrySize=" + maxEntrySize + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
+        + ", maxEntrySize=" + maxEntrySize + ", agentPingInterval=" + (agentPingInterval == null ? "default" : Durations.format(agentPingInterval))
+        + ", shutdown=" + shutdown + ", maxWatchesPerClient=" + maxWatchesPerClient + ", maxInstancesPerAgent=" + maxInstancesPerAgent
+        + ", maxPendingWrites=" + maxPendingWrites + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }
 }

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
@@ -185,9 +186,11 @@ public final class DefaultNode implements Node {
     }
     if (transportProvider != null) {
       transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry,
-          settings.heartbeatInterval(), settings.agentTimeout(), clients, agentLiveness, readiness));
+          settings.agentPingInterval(), settings.agentTimeout(), clients, agentLiveness, readiness, settings.shutdown(),
+          settings.maxWatchesPerClient(), List::of));
     }
     long beat = settings.heartbeatInterval().toMillis();
+    long ping = settings.agentPingInterval().toMillis();
     BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, stalls, settings.agentTimeout());
     brokerLiveness.scheduleWithFixedDelay(() -> {
       try {
@@ -200,9 +203,9 @@ public final class DefaultNode implements Node {
       try {
         agentLiveness.check();
       } catch (RuntimeException e) {
-        log.error("Broker {}: agent liveness check failed; it runs again in {} ms", id(), beat, e);
+        log.error("Broker {}: agent liveness check failed; it runs again in {} ms", id(), ping, e);
       }
-    }, beat, beat, TimeUnit.MILLISECONDS);
+    }, ping, ping, TimeUnit.MILLISECONDS);
     awaitCaughtUp();
     long check = settings.consistencyCheckInterval().toMillis();
     consistencyWorker.scheduleWithFixedDelay(() -> {

@@ -2,6 +2,7 @@ package io.linkbridge.internal;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Peer;
+import io.linkbridge.ShutdownConfig;
 import io.linkbridge.SnapshotConfig;
 import io.linkbridge.spi.ConsensusProvider;
 import io.linkbridge.spi.TransportProvider;
@@ -28,5 +29,10 @@ public record NodeSettings(
     int maxEntrySize,
     boolean discardDamagedState,
     Duration consistencyCheckInterval,
+    Duration agentPingInterval,
+    ShutdownConfig shutdown,
+    int maxWatchesPerClient,
+    int maxInstancesPerAgent,
+    int maxPendingWrites,
     ConsensusProvider consensus,
     TransportProvider transport) {}

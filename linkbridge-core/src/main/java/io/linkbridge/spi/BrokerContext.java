@@ -2,7 +2,10 @@ package io.linkbridge.spi;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Registry;
+import io.linkbridge.ShutdownConfig;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
 import java.util.Objects;
 
 /**
@@ -13,19 +16,26 @@ import java.util.Objects;
  * @param brokerId this broker's id
  * @param address the address to bind
  * @param registry this broker's registry
- * @param heartbeatInterval how often the broker pings each connected agent
+ * @param agentPingInterval how often the broker pings each connected agent
  * @param agentTimeout how long an agent may leave pings unanswered before it is detached
  * @param clients the clients connected to this broker (local, never replicated)
  * @param agentHeartbeats pings the agents of this broker's sessions and says when one timed out
  * @param readiness whether this broker may serve discovery now (caught up, storage trusted)
+ * @param shutdown how this broker leaves: grace period, whether agents and watchers are told where to go
+ * @param maxWatchesPerClient the most watch streams one client session may hold open here
+ * @param otherBrokers the API addresses of the other brokers of the cluster, as far as this broker
+ *     knows them now (where a leaving broker sends its agents and watchers); called on any thread
  */
-public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration heartbeatInterval, Duration agentTimeout,
-    ClientSessions clients, AgentHeartbeats agentHeartbeats, Readiness readiness) {
+public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration agentPingInterval, Duration agentTimeout,
+    ClientSessions clients, AgentHeartbeats agentHeartbeats, Readiness readiness, ShutdownConfig shutdown, int maxWatchesPerClient,
+    Supplier<List<HostAndPort>> otherBrokers) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(registry, "registry");
-    Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+    Objects.requireNonNull(agentPingInterval, "agentPingInterval");
+    Objects.requireNonNull(shutdown, "shutdown");
+    Objects.requireNonNull(otherBrokers, "otherBrokers");
     Objects.requireNonNull(agentTimeout, "agentTimeout");
     Objects.requireNonNull(clients, "clients");
     Objects.requireNonNull(agentHeartbeats, "agentHeartbeats");

@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where an agent's silence becomes a detach: every heartbeat interval ({@link #check()}, on
+ * Where an agent's silence becomes a detach: every agent ping interval ({@link #check()}, on
  * {@code linkbridge-agent-liveness-<broker>}) it pings each agent connected to this broker and ends
  * the session of one that has answered nothing for the agent timeout; the session's end proposes
  * the {@code DetachAgent} through Raft. Silence counts only while this broker was running (see
