@@ -53,9 +53,13 @@ public interface Node extends AutoCloseable {
   CompletableFuture<Long> snapshot();
 
   /**
-   * Leaves gracefully and returns without waiting: stops taking new calls, hands over leadership if
-   * leader, leaves Raft; then ends the calls still open on the API (a broker out of Raft cannot
-   * serve them) and releases everything. Wait for the end with {@link #awaitTermination(Duration)}.
+   * Leaves gracefully and returns without waiting (see {@link ShutdownConfig}): health goes
+   * NOT_SERVING and new calls are refused with UNAVAILABLE naming the other brokers; every agent and
+   * watcher connected here is told to move (BROKER_LEAVING, naming the other brokers) and resumes on
+   * another broker from its last revision, while this broker still commits their writes; once they
+   * have all gone, or the grace period is over, it stops taking writes, hands over leadership if
+   * leader, leaves Raft, ends what is still open with UNAVAILABLE and releases everything. Wait for
+   * the end with {@link #awaitTermination(Duration)}.
    */
   void shutdown();
 
@@ -81,7 +85,7 @@ public interface Node extends AutoCloseable {
    */
   boolean isTerminated();
 
-  /** {@link #shutdown()}, wait up to 30 seconds, then {@link #shutdownNow()} if it has not terminated. */
+  /** {@link #shutdown()}, wait up to the grace period plus 30 seconds, then {@link #shutdownNow()} if it has not terminated. */
   @Override
   void close();
 }

@@ -5,10 +5,13 @@ import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
 import io.linkbridge.Registry;
+import io.linkbridge.Durations;
+import io.linkbridge.ShutdownConfig;
 import io.linkbridge.internal.consistency.ReplicaConsistencyCheck;
 import io.linkbridge.internal.liveness.AgentLiveness;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
+import io.linkbridge.internal.watch.WatchHub;
 import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
@@ -45,6 +48,7 @@ public final class DefaultNode implements Node {
   /** Raft entries in flight at once; each carries every command that queued behind the previous ones. */
   private static final int MAX_ENTRIES_IN_FLIGHT = 1;
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+  private static final long LEAVE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
   /** How long shutdownNow waits for the node to terminate, and how often a slow stop is logged. */
   private static final Duration TERMINATION_WAIT = Duration.ofSeconds(10);
 
@@ -63,6 +67,9 @@ public final class DefaultNode implements Node {
   private final ScheduledExecutorService brokerLiveness;
   private final ScheduledExecutorService agentLivenessThread;
   private final AgentLiveness agentLiveness;
+  private final WatchHub watchHub;
+  /** Completed by shutdownNow: a graceful leave still waiting for agents and watchers stops waiting. */
+  private final CompletableFuture<Void> leaveCut = new CompletableFuture<>();
   private final DataDirLock dataDirLock;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
@@ -70,6 +77,7 @@ public final class DefaultNode implements Node {
   private final CompletableFuture<Void> engineStopped = new CompletableFuture<>();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile BrokerTransport transport;
+  private volatile BrokerContext currentContext;
   private final LocalClientSessions clients;
   private volatile long lastSnapshotRevision = -1;
 
@@ -97,6 +105,9 @@ public final class DefaultNode implements Node {
     this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
     this.agentLiveness = new AgentLiveness(settings.id(), stalls, settings.agentTimeout());
     this.readiness = new BrokerReadiness(settings.id());
+    this.watchHub = new WatchHub(settings.id(), registry, readiness, engine::commitIndex, settings.maxWatchesPerClient(), WatchHub.MAX_QUEUED,
+        WatchHub.HISTORY_EVENTS, Clock.system());
+    registry.subscribe(watchHub); // before the engine starts: a restored snapshot reaches the hub too
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
     this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(),
@@ -185,9 +196,10 @@ public final class DefaultNode implements Node {
       throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + id() + " failed to start: " + cause.getMessage(), cause);
     }
     if (transportProvider != null) {
-      transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry,
+      currentContext = new BrokerContext(id(), settings.address(), registry,
           settings.agentPingInterval(), settings.agentTimeout(), clients, agentLiveness, readiness, settings.shutdown(),
-          settings.maxWatchesPerClient(), List::of));
+          settings.maxWatchesPerClient(), watchHub, List::of);
+      transport = transportProvider.start(currentContext);
     }
     long beat = settings.heartbeatInterval().toMillis();
     long ping = settings.agentPingInterval().toMillis();
@@ -340,25 +352,61 @@ public final class DefaultNode implements Node {
     if (!shutdown.compareAndSet(false, true)) {
       return;
     }
-    stopTakingWork(false);
-    engine.shutdown().whenComplete((v, e) -> {
-      if (e != null) {
-        log.warn("Broker {} did not leave cleanly: {}", id(), e.toString());
+    startTermination(true);
+  }
+
+  /**
+   * The graceful part of {@link #shutdown()}, on the stop thread: NOT_SERVING, every agent and
+   * watcher told where to go (or ended at once without notifyClients), then a wait of at most the
+   * grace period for them to leave, while writes (their detaches) still go through this broker.
+   */
+  private void leave() {
+    List<HostAndPort> others = otherBrokers();
+    String reason = "broker " + id() + " is shutting down; " + (others.isEmpty() ? "use another broker" : "use one of " + others);
+    ShutdownConfig config = settings.shutdown();
+    log.info("Broker {} is leaving: telling {} watches and its agents to move to {} (grace period {})", id(), watchHub.openWatches(),
+        others, Durations.format(config.gracePeriod()));
+    readiness.leaving(reason);
+    watchHub.leave(reason, others, config.notifyClients());
+    BrokerTransport t = transport;
+    CompletableFuture<Void> agentsMoved = t == null ? CompletableFuture.completedFuture(null)
+        : t.leave(others, config.notifyClients(), config.gracePeriod());
+    long deadline = System.nanoTime() + config.gracePeriod().toNanos();
+    while (!leaveCut.isDone() && !(agentsMoved.isDone() && watchHub.openWatches() == 0)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        log.warn("Broker {}: grace period {} over with {} watches and some agents still connected; closing them", id(),
+            Durations.format(config.gracePeriod()), watchHub.openWatches());
+        return;
       }
-      engineStopped.complete(null);
-    });
-    startTermination();
+      try {
+        CompletableFuture.anyOf(agentsMoved, leaveCut).get(Math.min(left, LEAVE_POLL_NANOS), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        // poll the watches again
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    log.info("Broker {}: every agent and watcher has moved", id());
+  }
+
+  /** The API addresses of the other brokers, for agents and watchers that must move. */
+  private List<HostAndPort> otherBrokers() {
+    BrokerContext c = currentContext;
+    return c == null ? List.of() : c.otherBrokers().get();
   }
 
   @Override
   public void shutdownNow() {
     shutdown.set(true);
+    leaveCut.complete(null);
     stopTakingWork(true);
     try {
       engine.shutdownNow();
     } finally {
       engineStopped.complete(null);
-      startTermination(); // even when the engine's stop threw: the lock and the rest must still be released
+      startTermination(false); // even when the engine's stop threw: the lock and the rest must still be released
     }
     try {
       if (!awaitTermination(TERMINATION_WAIT)) {
@@ -369,8 +417,10 @@ public final class DefaultNode implements Node {
     }
   }
 
-  /** The first steps of either shutdown: no new calls, no new writes, no timers. */
+  /** The first steps of either shutdown once agents and watchers had their chance: no new calls, no new writes, no timers. */
   private void stopTakingWork(boolean now) {
+    readiness.leaving("broker " + id() + " is shut down; use another broker");
+    watchHub.stop("broker " + id() + " is shut down; watch on another broker from your last revision");
     BrokerTransport t = transport;
     if (t != null) {
       if (now) {
@@ -393,12 +443,36 @@ public final class DefaultNode implements Node {
    * directory, ends the API server and marks the node terminated. gRPC's server offers no callback
    * for its termination, so something has to wait for it.
    */
-  private void startTermination() {
+  private void startTermination(boolean graceful) {
     if (stopping.compareAndSet(false, true)) {
-      Thread t = new Thread(this::terminate, "linkbridge-node-stop-" + id());
+      Thread t = new Thread(() -> {
+        if (graceful) {
+          leaveThenStop();
+        }
+        terminate();
+      }, "linkbridge-node-stop-" + id());
       t.setDaemon(true);
       t.start();
     }
+  }
+
+  /** Graceful: agents and watchers move first; then no new work, and the engine leaves (handing over leadership). */
+  private void leaveThenStop() {
+    try {
+      leave();
+    } catch (RuntimeException e) {
+      log.error("Broker {}: telling agents and watchers to move failed; closing them", id(), e);
+    }
+    if (leaveCut.isDone()) {
+      return; // shutdownNow took over
+    }
+    stopTakingWork(false);
+    engine.shutdown().whenComplete((v, e) -> {
+      if (e != null) {
+        log.warn("Broker {} did not leave cleanly: {}", id(), e.toString());
+      }
+      engineStopped.complete(null);
+    });
   }
 
   private void terminate() {
@@ -409,6 +483,9 @@ public final class DefaultNode implements Node {
       awaitStopped(agentLivenessThread, "agent liveness");
       awaitStopped(consistencyWorker, "consistency check");
       awaitStopped(writeTimeouts, "write timeouts");
+      if (!watchHub.awaitTermination(TERMINATION_WAIT)) {
+        log.warn("Broker {}: its watch threads have not stopped within {}", id(), TERMINATION_WAIT);
+      }
       dataDirLock.release(); // nothing of this node writes the directory any more
       BrokerTransport t = transport;
       if (t != null) {
@@ -457,9 +534,10 @@ public final class DefaultNode implements Node {
   @Override
   public void close() {
     shutdown();
+    Duration wait = CLOSE_WAIT.plus(settings.shutdown().gracePeriod());
     try {
-      if (!awaitTermination(CLOSE_WAIT)) {
-        log.warn("Broker {} did not stop within {}; stopping it now", id(), CLOSE_WAIT);
+      if (!awaitTermination(wait)) {
+        log.warn("Broker {} did not stop within {}; stopping it now", id(), Durations.format(wait));
         shutdownNow();
       }
     } catch (InterruptedException e) {

@@ -33,7 +33,7 @@ public final class LocalClientSessions implements ClientSessions {
 
       @Override
       public long expireAfterUpdate(String key, AtomicInteger streams, long currentTime, long currentDuration) {
-        return clientTimeout.toNanos();
+        return streams.get() > 0 ? Long.MAX_VALUE : clientTimeout.toNanos();
       }
 
       @Override
@@ -56,20 +56,25 @@ public final class LocalClientSessions implements ClientSessions {
     return Optional.empty();
   }
 
+  /**
+   * Called right after {@link #admit}; under the same lock, so a session that expired in between is
+   * opened again as the admission just allowed, and counted.
+   */
   @Override
-  public void streamOpened(String clientId) {
-    AtomicInteger streams = sessions.get(clientId, id -> new AtomicInteger());
-    streams.incrementAndGet();
-    sessions.getIfPresent(clientId); // re-evaluate expiry: never while a stream is open
+  public synchronized void streamOpened(String clientId) {
+    sessions.asMap().compute(clientId, (id, streams) -> {
+      AtomicInteger s = streams == null ? new AtomicInteger() : streams;
+      s.incrementAndGet();
+      return s; // an update: expiry re-evaluated, never while a stream is open
+    });
   }
 
   @Override
   public void streamClosed(String clientId) {
-    AtomicInteger streams = sessions.getIfPresent(clientId);
-    if (streams != null) {
+    sessions.asMap().computeIfPresent(clientId, (id, streams) -> {
       streams.decrementAndGet();
-      sessions.put(clientId, streams); // idle from now: expires after clientTimeout
-    }
+      return streams; // expires after clientTimeout once the last stream closed, not before
+    });
   }
 
   @Override

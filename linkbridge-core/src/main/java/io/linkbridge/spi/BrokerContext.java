@@ -23,18 +23,20 @@ import java.util.Objects;
  * @param readiness whether this broker may serve discovery now (caught up, storage trusted)
  * @param shutdown how this broker leaves: grace period, whether agents and watchers are told where to go
  * @param maxWatchesPerClient the most watch streams one client session may hold open here
+ * @param watches the broker's watch hub: a transport's watch streams open there
  * @param otherBrokers the API addresses of the other brokers of the cluster, as far as this broker
  *     knows them now (where a leaving broker sends its agents and watchers); called on any thread
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, Duration agentPingInterval, Duration agentTimeout,
     ClientSessions clients, AgentHeartbeats agentHeartbeats, Readiness readiness, ShutdownConfig shutdown, int maxWatchesPerClient,
-    Supplier<List<HostAndPort>> otherBrokers) {
+    Watches watches, Supplier<List<HostAndPort>> otherBrokers) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(registry, "registry");
     Objects.requireNonNull(agentPingInterval, "agentPingInterval");
     Objects.requireNonNull(shutdown, "shutdown");
+    Objects.requireNonNull(watches, "watches");
     Objects.requireNonNull(otherBrokers, "otherBrokers");
     Objects.requireNonNull(agentTimeout, "agentTimeout");
     Objects.requireNonNull(clients, "clients");

@@ -49,4 +49,25 @@ class LocalClientSessionsTest {
     advance(Duration.ofSeconds(11));
     assertThat(sessions.count()).isZero();
   }
+
+  @Test
+  void closingOneOfTwoStreams_keepsTheSessionWhileTheOtherIsOpen() {
+    sessions.admit("a");
+    sessions.streamOpened("a");
+    sessions.streamOpened("a");
+    sessions.streamClosed("a");
+    advance(Duration.ofMinutes(5));
+    assertThat(sessions.count()).isEqualTo(1);
+    sessions.streamClosed("a");
+    advance(Duration.ofSeconds(11));
+    assertThat(sessions.count()).isZero();
+  }
+
+  @Test
+  void streamClosedOfAnExpiredSession_createsNothing() {
+    sessions.admit("a");
+    advance(Duration.ofSeconds(11));
+    sessions.streamClosed("a");
+    assertThat(sessions.count()).isZero();
+  }
 }

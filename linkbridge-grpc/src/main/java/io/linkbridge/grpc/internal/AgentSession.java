@@ -5,10 +5,12 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.Ack;
 import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.grpc.v1.BrokerLeaving;
 import io.linkbridge.grpc.v1.BrokerMessage;
 import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Instance;
@@ -20,6 +22,7 @@ import io.linkbridge.registry.CommandResult;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.AgentHeartbeats;
 import io.linkbridge.spi.BrokerContext;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +30,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -44,7 +46,10 @@ final class AgentSession implements StreamObserver<AgentMessage> {
 
   private final BrokerContext context;
   private final ServerCallStreamObserver<BrokerMessage> out;
-  private final ConcurrentMap<String, AgentSession> sessions;
+  private final AgentEndpoint endpoint;
+  /** Messages written while the agent's stream was not ready: an agent that reads nothing is ended past {@link #MAX_UNREAD}. */
+  private int unread;
+  static final int MAX_UNREAD = 1_000;
   private final AtomicBoolean ended = new AtomicBoolean();
   private volatile String agentId;
   private volatile AgentHeartbeats.Heartbeat heartbeat;
@@ -54,10 +59,10 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   private volatile boolean attaching;
   private volatile boolean draining;
 
-  AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, ConcurrentMap<String, AgentSession> sessions) {
+  AgentSession(BrokerContext context, ServerCallStreamObserver<BrokerMessage> out, AgentEndpoint endpoint) {
     this.context = context;
     this.out = out;
-    this.sessions = sessions;
+    this.endpoint = endpoint;
     out.setOnCancelHandler(() -> end(null));
   }
 
@@ -103,9 +108,14 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (instances == null) {
       return;
     }
+    String leaving = endpoint.leaving();
+    if (leaving != null) {
+      end(Status.UNAVAILABLE.withDescription(leaving));
+      return;
+    }
     boolean first = agentId == null;
     agentId = id;
-    AgentSession replaced = sessions.put(id, this);
+    AgentSession replaced = endpoint.claim(id, this);
     if (replaced != null && replaced != this) {
       replaced.supersede();
     }
@@ -255,7 +265,8 @@ final class AgentSession implements StreamObserver<AgentMessage> {
 
   /** Called by the broker's agent liveness every heartbeat interval. */
   private void ping() {
-    send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence)).build());
+    send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence).setIntervalMillis(context.agentPingInterval().toMillis()))
+        .build());
     reattachIfDetached();
   }
 
@@ -276,15 +287,37 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   }
 
   private void send(BrokerMessage m) {
+    boolean overflow = false;
     synchronized (out) {
       if (!ended.get() && !out.isCancelled()) {
-        try {
-          out.onNext(m);
-        } catch (RuntimeException e) {
-          end(null);
+        unread = out.isReady() ? 0 : unread + 1;
+        overflow = unread > MAX_UNREAD;
+        if (!overflow) {
+          try {
+            out.onNext(m);
+          } catch (RuntimeException e) {
+            overflow = false;
+            end(null);
+            return;
+          }
         }
       }
     }
+    if (overflow) {
+      end(Status.RESOURCE_EXHAUSTED.withDescription("agent " + agentId + " read none of the broker's last " + MAX_UNREAD
+          + " messages (pings and acks); its stream is closed: read the stream, then connect again"));
+    }
+  }
+
+  /** This broker is leaving: tell the agent where to go (it registers there, then ends this stream), or end it now. */
+  void leave(List<HostAndPort> brokers, boolean notify, Duration gracePeriod) {
+    if (!notify) {
+      end(Status.UNAVAILABLE.withDescription(endpoint.leaving()));
+      return;
+    }
+    BrokerLeaving.Builder notice = BrokerLeaving.newBuilder().setGracePeriodMillis(gracePeriod.toMillis());
+    brokers.forEach(b -> notice.addBrokers(b.toString()));
+    send(BrokerMessage.newBuilder().setBrokerLeaving(notice).build());
   }
 
   @Override
@@ -315,12 +348,12 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       closeStream(status);
     }
     String id = agentId;
-    if (id != null && sessions.remove(id, this)) {
-      context.registry().execute(new RegistryCommand.DetachAgent(id, context.brokerId())).whenComplete((r, e) -> {
+    if (id != null) {
+      endpoint.release(id, this, () -> context.registry().execute(new RegistryCommand.DetachAgent(id, context.brokerId())).whenComplete((r, e) -> {
         if (e != null) {
           log.warn("Broker {} could not detach agent {}: {}; the leader's clean-up will", context.brokerId(), id, e.toString());
         }
-      });
+      }));
     }
   }
 

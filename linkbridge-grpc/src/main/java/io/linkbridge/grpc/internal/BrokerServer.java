@@ -6,6 +6,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.grpc.v1.AgentServiceGrpc;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
@@ -14,8 +15,8 @@ import io.linkbridge.spi.BrokerTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -28,47 +29,45 @@ import org.slf4j.LoggerFactory;
  */
 public final class BrokerServer implements BrokerTransport {
   private static final Logger log = LoggerFactory.getLogger(BrokerServer.class);
-  /** Registry events kept for watches that resume from a revision. */
-  static final int HISTORY_EVENTS = 10_000;
+  /**
+   * Clients and agents may send keepalive pings this often (theirs are at least 10s apart, as
+   * grpc-java clamps them), even with no call open.
+   */
+  static final Duration PERMIT_KEEPALIVE = Duration.ofSeconds(5);
+  /** The broker pings an idle connection after this, and drops it when no answer comes within {@link #KEEPALIVE_TIMEOUT}. */
+  static final Duration KEEPALIVE = Duration.ofSeconds(30);
+  static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
 
   private final BrokerContext context;
   private final Server server;
   private final HealthStatusManager health;
-  private final AutoCloseable historySubscription;
-  private final ExecutorService watchExecutor;
+  private final AgentEndpoint agents;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AutoCloseable historySubscription,
-      ExecutorService watchExecutor) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AgentEndpoint agents) {
     this.context = context;
     this.server = server;
     this.health = health;
-    this.historySubscription = historySubscription;
-    this.watchExecutor = watchExecutor;
+    this.agents = agents;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
   public static BrokerServer start(BrokerContext context) {
-    EventHistory history = new EventHistory(HISTORY_EVENTS, context.registry().revision());
-    AutoCloseable subscription = context.registry().subscribe(history); // before any watch: see EventHistory
-    ExecutorService watchExecutor = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "linkbridge-watch-" + context.brokerId());
-      t.setDaemon(true);
-      return t;
-    });
     HealthStatusManager health = new HealthStatusManager();
+    AgentEndpoint agents = new AgentEndpoint(context);
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
-        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.readiness(), history, watchExecutor),
+        .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
+        .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.watches()),
             new ClientSessionInterceptor(context.clients())))
-        .addService(new AgentEndpoint(context))
+        .addService(agents)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
+        .addService(reflectionV1Alpha())
         .build();
     try {
       server.start();
     } catch (IOException e) {
-      watchExecutor.shutdownNow();
-      closeQuietly(subscription);
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
     }
@@ -81,21 +80,30 @@ public final class BrokerServer implements BrokerTransport {
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, subscription, watchExecutor);
+    return new BrokerServer(context, server, health, agents);
+  }
+
+  /** grpcui, Postman, Evans and older grpcurl speak only the v1alpha reflection protocol, deprecated in grpc-java. */
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService reflectionV1Alpha() {
+    return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
+  }
+
+  @Override
+  public CompletableFuture<Void> leave(List<HostAndPort> brokers, boolean notify, Duration gracePeriod) {
+    return agents.leave(brokers, notify, gracePeriod);
   }
 
   @Override
   public void shutdown() {
     stopServing();
     server.shutdown();
-    watchExecutor.shutdown();
   }
 
   @Override
   public void shutdownNow() {
     stopServing();
     server.shutdownNow();
-    watchExecutor.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
@@ -105,24 +113,13 @@ public final class BrokerServer implements BrokerTransport {
 
   @Override
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
-        && watchExecutor.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING, no more events. */
+  /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING for good. */
   private void stopServing() {
     if (stopping.compareAndSet(false, true)) {
       health.enterTerminalState();
-      closeQuietly(historySubscription);
-    }
-  }
-
-  private static void closeQuietly(AutoCloseable c) {
-    try {
-      c.close();
-    } catch (Exception e) {
-      log.debug("closing {} failed: {}", c, e.toString());
     }
   }
 

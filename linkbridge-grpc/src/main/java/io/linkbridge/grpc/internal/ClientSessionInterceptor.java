@@ -1,5 +1,7 @@
 package io.linkbridge.grpc.internal;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -21,7 +23,16 @@ final class ClientSessionInterceptor implements ServerInterceptor {
   /** The header a client sends to identify itself across calls and connections. */
   static final Metadata.Key<String> CLIENT_ID = Metadata.Key.of("linkbridge-client-id", Metadata.ASCII_STRING_MARSHALLER);
 
+  /** The calling client's session id, in the gRPC context of every admitted call. */
+  private static final Context.Key<String> SESSION = Context.key("linkbridge-client-session");
+
   private final ClientSessions sessions;
+
+  /** The session id of the client of the call this thread serves now. */
+  static String clientId() {
+    String id = SESSION.get();
+    return id == null ? "unknown" : id;
+  }
 
   ClientSessionInterceptor(ClientSessions sessions) {
     this.sessions = sessions;
@@ -39,12 +50,13 @@ final class ClientSessionInterceptor implements ServerInterceptor {
       call.close(Status.RESOURCE_EXHAUSTED.withDescription(refused.get()), new Metadata());
       return new ServerCall.Listener<>() {};
     }
+    Context context = Context.current().withValue(SESSION, clientId);
     if (call.getMethodDescriptor().getType().serverSendsOneMessage()) {
-      return next.startCall(call, headers);
+      return Contexts.interceptCall(context, call, headers, next);
     }
     String id = clientId;
     sessions.streamOpened(id);
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(Contexts.interceptCall(context, call, headers, next)) {
       @Override
       public void onComplete() {
         sessions.streamClosed(id);

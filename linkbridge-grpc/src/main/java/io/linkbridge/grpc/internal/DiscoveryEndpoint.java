@@ -14,12 +14,12 @@ import io.linkbridge.grpc.v1.ListServicesResponse;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.grpc.v1.WatchRequest;
 import io.linkbridge.registry.ClusterState;
-import io.linkbridge.spi.Readiness;
+import io.linkbridge.spi.Watches;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executor;
 
 /**
  * {@code linkbridge.v1.DiscoveryService}: answered from this broker's replica. Every request is
@@ -27,18 +27,17 @@ import java.util.concurrent.Executor;
  * call.
  */
 final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplBase {
-  private final Registry registry;
-  private final EventHistory history;
-  private final Executor watchExecutor;
-  private final WatchEvents watchEvents;
-  private final Readiness readiness;
+  /** The progress interval of a watch that asks for none; the range a watch may ask for. */
+  static final long DEFAULT_PROGRESS_MILLIS = 5_000;
+  static final long MIN_PROGRESS_MILLIS = 100;
+  static final long MAX_PROGRESS_MILLIS = 600_000;
 
-  DiscoveryEndpoint(Registry registry, Readiness readiness, EventHistory history, Executor watchExecutor) {
+  private final Registry registry;
+  private final Watches watches;
+
+  DiscoveryEndpoint(Registry registry, Watches watches) {
     this.registry = registry;
-    this.readiness = readiness;
-    this.history = history;
-    this.watchExecutor = watchExecutor;
-    this.watchEvents = new WatchEvents(registry);
+    this.watches = watches;
   }
 
   @Override
@@ -87,45 +86,29 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
       response.onError(Status.INVALID_ARGUMENT.withDescription("from_revision must be >= 0, was " + request.getFromRevision()).asRuntimeException());
       return;
     }
-    ServerCallStreamObserver<WatchEvent> out = (ServerCallStreamObserver<WatchEvent>) response;
-    WatchStream watch = new WatchStream(request.getService(), registry, watchEvents, out, watchExecutor);
-    java.util.concurrent.atomic.AtomicReference<AutoCloseable> subscription = new java.util.concurrent.atomic.AtomicReference<>(() -> {});
-    // Set before anything is sent: no message goes out while the call is still being set up.
-    out.setOnCancelHandler(() -> {
-      watch.close();
-      close(subscription.get());
-    });
-    // Subscribe and read the starting point under the watch's lock: events that arrive meanwhile
-    // wait, then only those after the starting revision go out. No gap, no duplicate.
-    synchronized (watch) {
-      subscription.set(registry.subscribe(watch));
-      if (request.getFromRevision() == 0) {
-        watch.startWithSnapshot();
-      } else {
-        EventHistory.Result past = history.after(request.getFromRevision());
-        if (past.events() == null) {
-          close(subscription.get());
-          watch.close();
-          out.onError(Status.OUT_OF_RANGE.withDescription("revision " + request.getFromRevision()
-              + " is older than this broker's event history; watch again with from_revision=0 for a fresh snapshot").asRuntimeException());
-          return;
-        }
-        watch.startAfter(past.events(), Math.max(request.getFromRevision(), past.latest()));
-      }
+    long progress = request.getProgressIntervalMillis();
+    if (progress != 0 && (progress < MIN_PROGRESS_MILLIS || progress > MAX_PROGRESS_MILLIS)) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription("progress_interval_millis must be 0 (the default, " + DEFAULT_PROGRESS_MILLIS
+          + ") or in " + MIN_PROGRESS_MILLIS + ".." + MAX_PROGRESS_MILLIS + ", was " + progress).asRuntimeException());
+      return;
     }
-  }
-
-  private static void close(AutoCloseable subscription) {
+    WatchStream stream = new WatchStream((ServerCallStreamObserver<WatchEvent>) response);
     try {
-      subscription.close();
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
+      stream.attach(watches.open(ClientSessionInterceptor.clientId(), request.getService(), request.getFromRevision(),
+          Duration.ofMillis(progress == 0 ? DEFAULT_PROGRESS_MILLIS : progress), stream));
+    } catch (Watches.Refused refused) {
+      Status status = switch (refused.reason()) {
+        case TOO_OLD, IN_THE_FUTURE -> Status.OUT_OF_RANGE;
+        case TOO_MANY_WATCHES -> Status.RESOURCE_EXHAUSTED;
+        case NOT_SERVING -> Status.UNAVAILABLE;
+      };
+      response.onError(status.withDescription(refused.getMessage()).asRuntimeException());
     }
   }
 
-  /** A broker that has not caught up (or cannot trust its disk) answers UNAVAILABLE, so the client asks another one. */
+  /** A broker that has not caught up, cannot trust its disk or is leaving answers UNAVAILABLE, so the client asks another one. */
   private boolean serving(StreamObserver<?> response) {
-    Optional<String> why = readiness.notServing();
+    Optional<String> why = watches.notServing();
     why.ifPresent(reason -> response.onError(Status.UNAVAILABLE.withDescription(reason).asRuntimeException()));
     return why.isEmpty();
   }

@@ -1,0 +1,240 @@
+package io.linkbridge.internal.watch;
+
+import io.linkbridge.spi.Clock;
+import io.linkbridge.spi.WatchItem;
+import io.linkbridge.spi.WatchSink;
+import io.linkbridge.spi.Watches;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * One client's watch of one service. Items are offered by the apply thread (only queued there) and
+ * written to the sink by one drain task at a time on the hub's executor, only while the sink is
+ * ready: a watcher that reads nothing holds at most {@code maxQueued} items here (shared with the
+ * other watches of the service) and one flow-control window in the transport. Past that it is ended
+ * with {@link WatchSink.Reason#TOO_FAR_BEHIND}, naming the revision to resume from.
+ *
+ * <p>Before {@link #start} the watch only collects what the apply thread offers; start drops what
+ * the snapshot or replay already covers, so the watcher sees every change once, in order.
+ */
+final class ServiceWatch implements Watches.Watch {
+  final String clientId;
+  final String service;
+  private final WatchSink sink;
+  private final Executor drains;
+  private final int maxQueued;
+  private final long progressNanos;
+  private final Consumer<ServiceWatch> onEnd;
+  private final Clock clock;
+  private final AtomicBoolean released = new AtomicBoolean();
+  private final ArrayDeque<WatchItem> queue = new ArrayDeque<>();
+  private boolean started;
+  private boolean draining;
+  /** No item is taken any more; the queue drains, then {@link #pendingEnd} goes out (when set). */
+  private boolean closed;
+  private boolean ended;
+  private WatchSink.Ending pendingEnd;
+  /** The highest revision queued (or the starting point): a change at or below it is not queued again. */
+  private long baseline;
+  private long lastSent;
+  private volatile long lastActivityNanos;
+
+  ServiceWatch(String clientId, String service, long fromRevision, WatchSink sink, Executor drains, int maxQueued, long progressNanos,
+      Clock clock, Consumer<ServiceWatch> onEnd) {
+    this.clientId = clientId;
+    this.lastSent = fromRevision;
+    this.clock = clock;
+    this.service = service;
+    this.sink = sink;
+    this.drains = drains;
+    this.maxQueued = maxQueued;
+    this.progressNanos = progressNanos;
+    this.lastActivityNanos = clock.nanoTime();
+    this.onEnd = onEnd;
+  }
+
+  /** On the apply thread: queue a change of this service. */
+  synchronized void offer(WatchItem item) {
+    if (closed || (started && item.revision() <= baseline)) {
+      return;
+    }
+    enqueue(item);
+  }
+
+  /** On the apply thread: the state was replaced; the watcher reloads from this snapshot. */
+  synchronized void restored(WatchItem snapshot) {
+    if (closed) {
+      return;
+    }
+    if (started) {
+      enqueue(snapshot);
+    } else {
+      queue.clear(); // start() takes a snapshot of the state the restore put in place
+    }
+  }
+
+  /**
+   * Starts the watch: {@code first} (a snapshot, or the replay of a resumed watch) goes out first,
+   * then what was offered meanwhile above {@code from}.
+   */
+  synchronized void start(List<WatchItem> first, long from) {
+    if (closed) {
+      return; // ended meanwhile (too far behind already, or the broker leaves): its end is on its way
+    }
+    long startAt = first.isEmpty() ? from : Math.max(from, first.get(first.size() - 1).revision());
+    ArrayDeque<WatchItem> offered = new ArrayDeque<>(queue);
+    queue.clear();
+    queue.addAll(first);
+    baseline = startAt;
+    lastSent = from;
+    started = true;
+    for (WatchItem i : offered) {
+      if (i.revision() > startAt || i.kind() == WatchItem.Kind.SNAPSHOT) {
+        enqueue(i);
+      }
+    }
+    if (queue.isEmpty()) {
+      queue.add(WatchItem.progress(service, startAt)); // a resumed watch learns at once that it is attached
+    }
+    scheduleDrain();
+  }
+
+  private void enqueue(WatchItem item) {
+    if (queue.size() >= maxQueued) {
+      queue.clear();
+      endLocked(new WatchSink.Ending(WatchSink.Reason.TOO_FAR_BEHIND, lastSent, "watch of " + service + " fell " + maxQueued
+          + " events behind (the client reads too slowly); watch again with from_revision=" + lastSent));
+      return;
+    }
+    queue.add(item);
+    baseline = Math.max(baseline, item.revision());
+    if (started) {
+      scheduleDrain();
+    }
+  }
+
+  /** On the progress timer: an idle watch gets PROGRESS at the hub's latest revision. */
+  synchronized void progressIfIdle(long nowNanos, long latest) {
+    if (!started || closed || draining || !queue.isEmpty() || nowNanos - lastActivityNanos < progressNanos) {
+      return;
+    }
+    long at = Math.max(baseline, latest);
+    lastActivityNanos = nowNanos;
+    enqueue(WatchItem.progress(service, at));
+  }
+
+  /** This broker leaves: after what is queued, {@code notice} (if any), then the end. */
+  synchronized void leave(WatchItem notice, WatchSink.Ending ending) {
+    if (closed) {
+      return;
+    }
+    if (notice != null) {
+      queue.add(notice);
+    }
+    endLocked(ending);
+  }
+
+  /** Ends at once, dropping what is queued (the grace period is over, or the broker stops now). */
+  synchronized void stop(WatchSink.Ending ending) {
+    if (ended) {
+      return;
+    }
+    queue.clear();
+    closed = false; // a pending end is replaced by this one
+    endLocked(ending);
+  }
+
+  private void endLocked(WatchSink.Ending ending) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    pendingEnd = ending;
+    started = true; // a watch ended before it started still sends its end
+    scheduleDrain();
+  }
+
+  @Override
+  public synchronized void ready() {
+    scheduleDrain();
+  }
+
+  private void scheduleDrain() {
+    if (draining || ended || !started) {
+      return;
+    }
+    draining = true;
+    try {
+      drains.execute(this::drain);
+    } catch (RejectedExecutionException e) {
+      draining = false; // the hub stopped: its stop ended every sink already
+    }
+  }
+
+  /** One writer: only one drain runs per watch, and only it calls the sink. */
+  private void drain() {
+    while (true) {
+      WatchItem next;
+      WatchSink.Ending end = null;
+      synchronized (this) {
+        if (ended) {
+          draining = false;
+          return;
+        }
+        if (queue.isEmpty()) {
+          if (pendingEnd == null) {
+            draining = false;
+            return;
+          }
+          ended = true;
+          draining = false;
+          end = pendingEnd;
+          next = null;
+        } else if (!sink.isReady()) {
+          draining = false; // the transport calls ready() when it can take more
+          return;
+        } else {
+          next = queue.poll();
+          lastSent = Math.max(lastSent, next.revision());
+        }
+      }
+      try {
+        if (end != null) {
+          release();
+          sink.end(end);
+          return;
+        }
+        sink.send(next);
+        lastActivityNanos = clock.nanoTime();
+      } catch (RuntimeException e) {
+        close(); // the stream is gone
+        return;
+      }
+    }
+  }
+
+  /** The client went away: nothing more is sent, the hub forgets the watch. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      ended = true;
+      closed = true;
+      queue.clear();
+    }
+    release();
+  }
+
+  private void release() {
+    if (released.compareAndSet(false, true)) {
+      onEnd.accept(this);
+    }
+  }
+
+  synchronized int queued() {
+    return queue.size();
+  }
+}
