@@ -301,6 +301,11 @@ public final class DefaultNode implements Node {
     return readiness;
   }
 
+  /** This broker's watches: for tests and tools in this code base. */
+  public WatchHub watchHub() {
+    return watchHub;
+  }
+
   /** The replicated state machine itself: for tests that must make a replica diverge, and tools in this code base. */
   public RegistryStateMachine stateMachine() {
     return stateMachine;

@@ -34,6 +34,8 @@ final class ServiceWatch implements Watches.Watch {
   private final ArrayDeque<WatchItem> queue = new ArrayDeque<>();
   private boolean started;
   private boolean draining;
+  /** The sink was not ready when last asked: nothing is scheduled until it says it is ({@link #ready()}). */
+  private boolean blocked;
   /** No item is taken any more; the queue drains, then {@link #pendingEnd} goes out (when set). */
   private boolean closed;
   private boolean ended;
@@ -160,11 +162,12 @@ final class ServiceWatch implements Watches.Watch {
 
   @Override
   public synchronized void ready() {
+    blocked = false;
     scheduleDrain();
   }
 
   private void scheduleDrain() {
-    if (draining || ended || !started) {
+    if (draining || ended || !started || (blocked && pendingEnd == null)) {
       return;
     }
     draining = true;
@@ -196,6 +199,7 @@ final class ServiceWatch implements Watches.Watch {
           next = null;
         } else if (!sink.isReady()) {
           draining = false; // the transport calls ready() when it can take more
+          blocked = true;
           return;
         } else {
           next = queue.poll();
