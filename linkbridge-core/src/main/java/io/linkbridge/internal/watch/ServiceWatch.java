@@ -5,6 +5,7 @@ import io.linkbridge.spi.WatchItem;
 import io.linkbridge.spi.WatchSink;
 import io.linkbridge.spi.Watches;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -88,7 +89,7 @@ final class ServiceWatch implements Watches.Watch {
       return; // ended meanwhile (too far behind already, or the broker leaves): its end is on its way
     }
     long startAt = first.isEmpty() ? from : Math.max(from, first.get(first.size() - 1).revision());
-    ArrayDeque<WatchItem> offered = new ArrayDeque<>(queue);
+    List<WatchItem> offered = new ArrayList<>(queue);
     queue.clear();
     queue.addAll(first);
     baseline = startAt;
@@ -96,7 +97,8 @@ final class ServiceWatch implements Watches.Watch {
     started = true;
     for (WatchItem i : offered) {
       if (i.revision() > startAt || i.kind() == WatchItem.Kind.SNAPSHOT) {
-        enqueue(i);
+        queue.add(i);
+        baseline = Math.max(baseline, i.revision());
       }
     }
     if (queue.isEmpty()) {

@@ -1,0 +1,87 @@
+package io.linkbridge.internal.watch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.spi.WatchItem;
+import io.linkbridge.spi.WatchSink;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** One watch's queue, driven by hand: drains run at once on the calling thread. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+class ServiceWatchTest {
+  private final WatchHubTest.Sink sink = new WatchHubTest.Sink();
+  private int forgotten;
+
+  private ServiceWatch watch(long from, int maxQueued) {
+    return new ServiceWatch("client", "greeter", from, sink, Runnable::run, maxQueued, TimeUnit.MINUTES.toNanos(1), System::nanoTime,
+        w -> forgotten++);
+  }
+
+  private static WatchItem change(long revision) {
+    ServiceInstance i = ServiceInstance.builder("greeter").id("a").endpoint("10.0.0.1", 9000).build();
+    return WatchItem.change("greeter", new RegistryEvent(revision, RegistryEvent.Type.INSTANCE_UPDATED, i, null), ClusterState.EMPTY);
+  }
+
+  @Test
+  void changesOfferedBeforeStart_goOutOnlyIfNewerThanTheSnapshot() {
+    ServiceWatch w = watch(0, 100);
+    w.offer(change(5)); // applied while the snapshot was being read: in it already
+    w.offer(change(6));
+    w.offer(change(7)); // applied after the snapshot's revision
+    w.start(List.of(WatchItem.snapshot("greeter", ClusterState.EMPTY)), 6);
+    assertThat(sink.items).extracting(WatchItem::kind).containsExactly(WatchItem.Kind.SNAPSHOT, WatchItem.Kind.CHANGE);
+    assertThat(sink.changeRevisions()).containsExactly(7L);
+    w.offer(change(7)); // an event at or below what was sent is never sent again
+    w.offer(change(8));
+    assertThat(sink.changeRevisions()).containsExactly(7L, 8L);
+  }
+
+  @Test
+  void notReady_nothingIsWritten_untilTheStreamSaysItIsReady() {
+    ServiceWatch w = watch(0, 100);
+    w.start(List.of(), 3);
+    sink.ready.set(false);
+    w.offer(change(4));
+    w.offer(change(5));
+    assertThat(sink.changeRevisions()).isEmpty();
+    sink.ready.set(true);
+    w.ready();
+    assertThat(sink.changeRevisions()).containsExactly(4L, 5L);
+  }
+
+  @Test
+  void pastItsBound_theWatchEndsNamingTheLastRevisionSent_andIsForgottenOnce() {
+    ServiceWatch w = watch(0, 3);
+    w.start(List.of(), 3);
+    w.offer(change(4));
+    sink.ready.set(false);
+    for (long r = 5; r <= 10; r++) {
+      w.offer(change(r));
+    }
+    assertThat(sink.ended).isCompleted();
+    WatchSink.Ending e = sink.ended.join();
+    assertThat(e.reason()).isEqualTo(WatchSink.Reason.TOO_FAR_BEHIND);
+    assertThat(e.resumeFrom()).isEqualTo(4);
+    assertThat(e.description()).contains("from_revision=4");
+    w.close();
+    assertThat(forgotten).isEqualTo(1);
+  }
+
+  @Test
+  void clientGone_nothingMoreIsWritten() {
+    ServiceWatch w = watch(0, 100);
+    w.start(List.of(), 3);
+    w.close();
+    int before = sink.items.size();
+    w.offer(change(4));
+    assertThat(sink.items).hasSize(before);
+    assertThat(sink.ended).isNotDone();
+    assertThat(forgotten).isEqualTo(1);
+  }
+}
