@@ -59,9 +59,7 @@ public record ServiceInstance(
     if (check) {
       Validation.requireName("service", service);
       Validation.requireId("id", id);
-      if (host.isBlank() || host.length() > Validation.MAX_NAME_LENGTH) {
-        throw new IllegalArgumentException("host must be 1.." + Validation.MAX_NAME_LENGTH + " characters without blanks only, was '" + host + "'");
-      }
+      Validation.requireHost("host", host);
       Validation.requirePort("port", port);
       checkMetadata(metadata);
       if (weight < 0 || weight > Validation.MAX_WEIGHT) {
@@ -142,9 +140,7 @@ public record ServiceInstance(
     }
 
     public Builder endpoint(String host, int port) {
-      if (host == null || host.isBlank()) {
-        throw new IllegalArgumentException("host must not be empty, was '" + host + "'");
-      }
+      Validation.requireHost("host", host);
       this.host = host;
       this.port = Validation.requirePort("port", port);
       return this;

@@ -14,6 +14,8 @@ final class Validation {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:@-]*");
+  /** A DNS name, an IPv4 address or an IPv6 address (with an optional zone): nothing a URL or a log line could be bent with. */
+  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9._-]+)?");
   private static final Pattern GRPC_SERVICE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
   private Validation() {}
@@ -52,5 +54,29 @@ final class Validation {
 
   static String abbreviate(String value) {
     return value.length() <= 40 ? value : value.substring(0, 37) + "...";
+  }
+
+  static String requireHost(String name, String value) {
+    if (value == null || value.isEmpty() || value.length() > MAX_NAME_LENGTH || !HOST.matcher(value).matches()) {
+      throw new IllegalArgumentException(name + " must be a host name (letters, digits, '.', '-', '_'), an IPv4 address or an IPv6 address"
+          + " without brackets, 1.." + MAX_NAME_LENGTH + " characters, was '" + printable(value) + "'");
+    }
+    return value;
+  }
+
+  /** The value with control characters escaped, so an error message stays one readable line. */
+  static String printable(String value) {
+    if (value == null) {
+      return "null";
+    }
+    StringBuilder b = new StringBuilder();
+    value.codePoints().forEach(c -> {
+      if (Character.isISOControl(c)) {
+        b.append(String.format("\\u%04x", c));
+      } else {
+        b.appendCodePoint(c);
+      }
+    });
+    return b.toString();
   }
 }

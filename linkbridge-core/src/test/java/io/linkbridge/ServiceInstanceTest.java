@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
@@ -66,7 +68,7 @@ class ServiceInstanceTest {
 
   @Test
   void host_blank_rejected() {
-    assertThatThrownBy(() -> valid().endpoint(" ", 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("host must not be empty");
+    assertThatThrownBy(() -> valid().endpoint(" ", 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("host must be a host name");
   }
 
   @Test
@@ -134,5 +136,18 @@ class ServiceInstanceTest {
     md.put("b", "2");
     assertThat(i.metadata()).containsOnlyKeys("a");
     assertThatThrownBy(() -> i.metadata().put("c", "3")).isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a\nb", "a\u0000b", "a/b", "a?b", "user@host", "a b", "[::1]"})
+  void host_withCharactersAUrlOrALogLineCouldBeBentWith_rejectedNamingTheValue(String host) {
+    assertThatThrownBy(() -> valid().endpoint(host, 1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("host must be a host name").hasMessageNotContaining("\n");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"10.0.0.7", "greeter-1.prod.example.com", "::1", "fe80::1%eth0", "localhost", "my_host"})
+  void host_namesAndAddresses_accepted(String host) {
+    assertThat(valid().endpoint(host, 1).build().host()).isEqualTo(host);
   }
 }
