@@ -110,6 +110,31 @@ class DiscoveryServiceTest {
   }
 
   @Test
+  void getAlternatives_ofAServiceWithNoInstance_isNotFound_ofOneWithNoOtherIsEmpty() {
+    assertThatThrownBy(() -> discovery.getAlternatives(GetAlternativesRequest.newBuilder().setService("greeter").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getStatus().getDescription()).contains("no instance of service greeter");
+        });
+    register("g1");
+    assertThat(discovery.getAlternatives(GetAlternativesRequest.newBuilder().setService("greeter").addExcludeIds("g1").build())
+        .getInstancesList()).isEmpty();
+  }
+
+  @Test
+  void watch_fromARevisionInTheFuture_isOutOfRangeNamingTheBrokersRevision() {
+    long r = register("g1");
+    List<WatchEvent> events = new CopyOnWriteArrayList<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    watch(Long.MAX_VALUE, events, error);
+    await().atMost(Duration.ofSeconds(5)).until(() -> error.get() != null);
+    Status status = Status.fromThrowable(error.get());
+    assertThat(status.getCode()).isEqualTo(Status.Code.OUT_OF_RANGE);
+    assertThat(status.getDescription()).contains("at revision " + r, "from_revision=0");
+    assertThat(events).isEmpty();
+  }
+
+  @Test
   void watch_snapshotThenEveryChangeInRevisionOrder() {
     register("g1");
     List<WatchEvent> events = new CopyOnWriteArrayList<>();

@@ -61,6 +61,11 @@ final class DiscoveryEndpoint extends DiscoveryServiceGrpc.DiscoveryServiceImplB
     }
     Set<String> excluded = new HashSet<>(request.getExcludeIdsList());
     ClusterState state = registry.state();
+    if (state.instances(request.getService()).isEmpty()) { // not the same as "no other instance": say so
+      response.onError(Status.NOT_FOUND.withDescription("no instance of service " + request.getService() + " is registered (broker revision "
+          + state.revision() + ")").asRuntimeException());
+      return;
+    }
     List<ServiceInstance> instances = state.instances(request.getService()).stream()
         .filter(i -> i.takesCalls() && !excluded.contains(i.id())).toList();
     response.onNext(DiscoverResponse.newBuilder().addAllInstances(ProtoMapping.toProto(instances)).setRevision(state.revision()).build());
