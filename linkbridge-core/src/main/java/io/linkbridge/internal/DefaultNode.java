@@ -10,6 +10,7 @@ import io.linkbridge.internal.liveness.AgentLiveness;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.spi.AgentRegistrar;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.Clock;
@@ -29,13 +30,17 @@ import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +57,11 @@ public final class DefaultNode implements Node {
   private final RegistryStateMachine stateMachine = new RegistryStateMachine();
   private final ConsensusEngine engine;
   private final GroupCommit groupCommit;
+  /** Completes the callers' write futures, so their callbacks never run on a Raft thread. */
+  private final ExecutorService writeCallbacks;
   private final ReplicatedRegistry registry;
+  private final AgentRegistrations agentRegistrations;
+  private final BrokerAnnouncement announcement;
   private final SnapshotFiles snapshotFiles;
   private final ScheduledExecutorService scheduler;
   private final StallDetector stalls;
@@ -87,8 +96,11 @@ public final class DefaultNode implements Node {
     });
     timeouts.setRemoveOnCancelPolicy(true); // one timer per write: answered ones leave the queue at once
     this.writeTimeouts = timeouts;
-    this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout(), writeTimeouts);
+    this.writeCallbacks = writeCallbackThreads(settings.id());
+    this.groupCommit = new GroupCommit(engine::propose, new GroupCommit.Limits(settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT,
+        settings.maxPendingWrites(), settings.writeTimeout()), writeTimeouts, writeCallbacks, Clock.system(), engine::storageProblem);
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
+    this.agentRegistrations = new AgentRegistrations(settings.id(), groupCommit, stateMachine::state, settings.maxInstancesPerAgent());
     this.clients = new LocalClientSessions(settings.maxClients(), settings.clientTimeout());
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
     this.scheduler = singleThread("linkbridge-snapshots-" + settings.id());
@@ -99,7 +111,9 @@ public final class DefaultNode implements Node {
     this.readiness = new BrokerReadiness(settings.id());
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
-    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(),
+    this.announcement = new BrokerAnnouncement(settings.id(), settings.address(), settings.raftAddress(), settings.members(), stateMachine::state,
+        groupCommit, writeCallbacks, settings.electionTimeout());
+    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, groupCommit, () -> settings.members().size(),
         () -> readiness.notServing().isEmpty(), consistencyWorker, why -> {
           readiness.failed(why);
           engine.markDamaged(why); // its next start refuses this replica; discardDamagedState(true) rebuilds it safely
@@ -125,6 +139,7 @@ public final class DefaultNode implements Node {
         readiness.serving();
         log.info("Broker {} caught up at revision {}: serving", settings.id(), registry.revision());
         consistency.mark(); // compare this replica with the others now, not only at the next interval
+        announcement.announce(); // where a leaving broker sends agents and watchers: only a caught-up replica knows whether it is there
       } else if (!shutdown.get()) {
         log.debug("Broker {} has not caught up yet ({}); trying again", settings.id(), e.toString());
         try {
@@ -133,6 +148,19 @@ public final class DefaultNode implements Node {
           // shut down meanwhile
         }
       }
+    });
+  }
+
+  /**
+   * Threads made as needed (idle ones end after a minute): a caller's callback that blocks holds one
+   * of them, never the write path or the other callers.
+   */
+  private static ExecutorService writeCallbackThreads(String id) {
+    AtomicInteger n = new AtomicInteger();
+    return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+      Thread t = new Thread(r, "linkbridge-write-callbacks-" + id + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
     });
   }
 
@@ -187,11 +215,11 @@ public final class DefaultNode implements Node {
     if (transportProvider != null) {
       transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry,
           settings.agentPingInterval(), settings.agentTimeout(), clients, agentLiveness, readiness, settings.shutdown(),
-          settings.maxWatchesPerClient(), List::of));
+          settings.maxWatchesPerClient(), announcement::otherBrokers, agentRegistrations));
     }
     long beat = settings.heartbeatInterval().toMillis();
     long ping = settings.agentPingInterval().toMillis();
-    BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, stalls, settings.agentTimeout());
+    BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, groupCommit, stalls, settings.agentTimeout());
     brokerLiveness.scheduleWithFixedDelay(() -> {
       try {
         liveness.check();
@@ -277,6 +305,16 @@ public final class DefaultNode implements Node {
   public NodeMetrics metrics() {
     return new NodeMetrics(registry.revision(), engine.commitIndex(), engine.appliedIndex(), engine.isLeader(), clients.count(),
         registry.state().instanceCount(), registry.agents().size(), consistency.checks(), consistency.mismatches());
+  }
+
+  /** The raw command path (group commit), for tests and tools in this code base: not reachable from the API. */
+  public RegistryWrites writes() {
+    return groupCommit;
+  }
+
+  /** The agent writes this broker's transport makes, for tests and tools in this code base. */
+  public AgentRegistrar agentRegistrar() {
+    return agentRegistrations;
   }
 
   /** The consensus engine, for tests and tools in this code base. */
@@ -409,6 +447,8 @@ public final class DefaultNode implements Node {
       awaitStopped(agentLivenessThread, "agent liveness");
       awaitStopped(consistencyWorker, "consistency check");
       awaitStopped(writeTimeouts, "write timeouts");
+      writeCallbacks.shutdown(); // the engine has stopped: no write is answered from now on
+      awaitStopped(writeCallbacks, "write callbacks");
       dataDirLock.release(); // nothing of this node writes the directory any more
       BrokerTransport t = transport;
       if (t != null) {
@@ -426,7 +466,7 @@ public final class DefaultNode implements Node {
     }
   }
 
-  private void awaitStopped(ScheduledExecutorService executor, String what) throws InterruptedException {
+  private void awaitStopped(ExecutorService executor, String what) throws InterruptedException {
     if (!executor.awaitTermination(TERMINATION_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
       log.warn("Broker {}: its {} thread has not stopped within {}", id(), what, TERMINATION_WAIT);
     }
