@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * The {@link RegistryCommand.DetachBroker} carries the term of the decision, and the state machine
  * refuses it in any other term, so a deposed leader's decision never takes effect.
  *
- * <p>{@link #check()} runs on one thread ({@code linkbridge-broker-liveness-<broker>}), every
- * heartbeat interval; its window fields are that thread's alone. Not for concurrent {@code check()}s.
+ * <p>{@link #check()} runs on one thread ({@code linkbridge-broker-liveness-<broker>}), every tenth
+ * of the agent timeout (10..500 ms); its window fields are that thread's alone. Not for concurrent {@code check()}s.
  */
 public final class BrokerLiveness {
   private static final Logger log = LoggerFactory.getLogger(BrokerLiveness.class);
