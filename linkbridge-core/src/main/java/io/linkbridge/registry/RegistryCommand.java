@@ -90,6 +90,7 @@ public sealed interface RegistryCommand {
   /**
    * Records the API address a broker serves agents and clients on. Each broker proposes its own once
    * it has caught up and the state does not hold it yet (as etcd members publish their client URLs).
+   * Cluster metadata: it changes the state and its checksum but not the revision, and fires no event.
    */
   record AnnounceBroker(String brokerId, HostAndPort apiAddress) implements RegistryCommand {
     public AnnounceBroker {

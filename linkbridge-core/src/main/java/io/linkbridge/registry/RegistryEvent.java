@@ -10,8 +10,8 @@ import java.util.Objects;
  *
  * @param revision the registry revision this change produced
  * @param type what changed
- * @param instance the instance after the change (before it, for {@link Type#INSTANCE_DEREGISTERED}); null for other events
- * @param agent the agent after the change; null for other events
+ * @param instance the instance after the change (before it, for {@link Type#INSTANCE_DEREGISTERED}); null for agent events
+ * @param agent the agent after the change; null for instance events
  */
 public record RegistryEvent(long revision, Type type, ServiceInstance instance, AgentInfo agent) {
 
@@ -28,12 +28,7 @@ public record RegistryEvent(long revision, Type type, ServiceInstance instance, 
     /** A DEAD agent was forgotten: the registry keeps only the most recently dead ones. */
     AGENT_REMOVED,
     /** The whole state was replaced from a snapshot; listeners should reload. */
-    STATE_RESTORED,
-    /**
-     * A broker announced (or changed) the API address it serves agents and clients on; read it with
-     * {@link ClusterState#brokerAddresses()}. Instance and agent are null.
-     */
-    BROKER_ANNOUNCED
+    STATE_RESTORED
   }
 
   public RegistryEvent {

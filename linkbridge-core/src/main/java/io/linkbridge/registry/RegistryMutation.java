@@ -34,6 +34,8 @@ final class RegistryMutation {
   private final int deadAgentsKept;
   private final long term;
   private final List<RegistryEvent> events = new ArrayList<>();
+  /** Whether anything changed: every event, and changes without one (announced addresses). */
+  private boolean changed;
   /** Marks (the state at the mark) and reports, in log order: told to the consistency listener after the batch. */
   private final List<Object> checks = new ArrayList<>();
 
@@ -55,6 +57,11 @@ final class RegistryMutation {
   /** The changes, in revision order. */
   List<RegistryEvent> events() {
     return events;
+  }
+
+  /** Whether the state changed (with or without events). */
+  boolean changed() {
+    return changed || !events.isEmpty();
   }
 
   /** Marks ({@link MarkAt}) and reports ({@link RegistryCommand.ChecksumReport}), in log order. */
@@ -128,7 +135,7 @@ final class RegistryMutation {
     byAgent = s.byAgent();
     deadSince = s.deadSince();
     brokers = s.brokers();
-    events.subList(s.events(), events.size()).clear();
+    events.subList(s.events(), events.size()).clear(); // groups hold no announcement: 'changed' needs no restoring
   }
 
   private static String describe(RegistryCommand c) {
@@ -146,12 +153,16 @@ final class RegistryMutation {
     return c.toString();
   }
 
+  /**
+   * Cluster metadata, not registry content (as an etcd member's URLs are not keys): it changes the
+   * state, its snapshot and checksum, but not the revision, and fires no event, so watchers and
+   * revisions see only instances and agents.
+   */
   private CommandResult announce(String brokerId, HostAndPort address) {
-    if (address.equals(brokers.get(brokerId))) {
-      return applied();
+    if (!address.equals(brokers.get(brokerId))) {
+      brokers = brokers.put(brokerId, address);
+      changed = true;
     }
-    brokers = brokers.put(brokerId, address);
-    event(RegistryEvent.Type.BROKER_ANNOUNCED, null, null);
     return applied();
   }
 

@@ -122,7 +122,7 @@ public final class RegistryStateMachine implements StateMachine {
       }
       results.add(m.apply(command));
     }
-    if (!m.events().isEmpty()) {
+    if (m.changed()) {
       state = m.build();
     }
     return new Applied(RegistryCodec.encodeResults(results), m.events(), m.checks());
