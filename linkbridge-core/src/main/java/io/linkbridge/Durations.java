@@ -16,13 +16,30 @@ public final class Durations {
     if (m == null || !m.matches()) {
       throw new IllegalArgumentException(key + " must be a duration such as 500ms, 5s, 2m, 1h or 1d, was '" + value + "'");
     }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
+    String unit = m.group(2);
+    long most = MAX_MILLIS / millisPer(unit);
+    long n;
+    try {
+      n = Long.parseLong(m.group(1));
+    } catch (NumberFormatException e) { // more digits than a long holds
+      n = -1;
+    }
+    if (n < 0 || n > most) {
+      throw new IllegalArgumentException(key + " must be at most " + most + unit + " (about 292 million years), was '" + value + "'");
+    }
+    return Duration.ofMillis(n * millisPer(unit));
+  }
+
+  /** The largest duration a setting may hold: what fits a long of milliseconds. */
+  private static final long MAX_MILLIS = Long.MAX_VALUE;
+
+  private static long millisPer(String unit) {
+    return switch (unit) {
+      case "ms" -> 1;
+      case "s" -> 1_000;
+      case "m" -> 60_000;
+      case "h" -> 3_600_000;
+      default -> 86_400_000;
     };
   }
 

@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
 public final class NodeBuilder {
   /** Default time a follower waits for the leader before it starts an election. */
   public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofMillis(750);
-  /** Default interval of the leader's heartbeats (and, later, of the broker's agent pings). */
+  /** Default {@link #heartbeatInterval}: 250 ms (linkbridge-raft heartbeats at least every 20 ms whatever it says). */
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofMillis(250);
   /** Default time a write may take to commit before it fails with {@link NoQuorumException}. */
   public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(10);
@@ -185,7 +185,16 @@ public final class NodeBuilder {
     return this;
   }
 
-  /** How often the leader sends heartbeats; at least 10ms and below {@link #electionTimeout}. */
+  /**
+   * The Raft heartbeat: how often the leader sends heartbeats (empty appends) to the other brokers.
+   * It drives nothing else (agents are pinged every {@link #agentPingInterval}). At least 10ms and
+   * below {@link #electionTimeout}; {@link #agentTimeout} must be at least twice it.
+   *
+   * <p>Capped by {@code linkbridge-raft}: it heartbeats at least every 20 ms whatever this says,
+   * because a follower learns that an entry is committed from the leader's next append, and a write
+   * through a follower completes only then. A value above 20 ms is accepted but changes nothing
+   * there; a value below is used as is. Another consensus provider may use it as given.
+   */
   public NodeBuilder heartbeatInterval(Duration interval) {
     requireAtLeast("heartbeatInterval", interval, Duration.ofMillis(10));
     this.heartbeatInterval = interval;
@@ -253,8 +262,10 @@ public final class NodeBuilder {
   }
 
   /**
-   * The most instances one agent may register, 1..100,000: a register or update beyond it is refused
-   * with the limit named. Default {@link #DEFAULT_MAX_INSTANCES_PER_AGENT}.
+   * The most instances one agent may own, 1..100,000: a register or update after which the agent
+   * would own more (what it owns in this broker's replica plus what the message adds) is refused
+   * whole with {@link RegistrationRejectedException.Reason#LIMIT} naming the limit. Checked by the
+   * broker the agent is connected to. Default {@link #DEFAULT_MAX_INSTANCES_PER_AGENT}.
    */
   public NodeBuilder maxInstancesPerAgent(int max) {
     this.maxInstancesPerAgent = requireInRange("maxInstancesPerAgent", max, 1, 100_000);
@@ -262,15 +273,21 @@ public final class NodeBuilder {
   }
 
   /**
-   * The most writes this broker queues while the one ahead of them commits, 1..1,000,000: one more
-   * fails at once with the limit named, instead of waiting. Default {@link #DEFAULT_MAX_PENDING_WRITES}.
+   * The most writes this broker queues while the entry ahead of them commits, 1..1,000,000: one more
+   * fails at once with {@link WriteLimitException} naming the limit, instead of waiting. Counts every
+   * write through this broker (registrations, agent messages, the broker's own). Default
+   * {@link #DEFAULT_MAX_PENDING_WRITES}.
    */
   public NodeBuilder maxPendingWrites(int max) {
     this.maxPendingWrites = requireInRange("maxPendingWrites", max, 1, 1_000_000);
     return this;
   }
 
-  /** How long a write may take to commit before it fails with {@link NoQuorumException}; at least 100ms. */
+  /**
+   * How long a write may take, from its submission (time queued behind other writes included), to
+   * commit and apply on this broker before it fails with {@link NoQuorumException}; at least 100ms.
+   * The error says whether the write was still queued (then it will not commit) or may still commit.
+   */
   public NodeBuilder writeTimeout(Duration timeout) {
     requireAtLeast("writeTimeout", timeout, Duration.ofMillis(100));
     this.writeTimeout = timeout;

@@ -25,7 +25,12 @@ public class RegistrationRejectedException extends LinkBridgeException {
      * A leader's time-based decision reached the log in a later Raft term than it was made in: a
      * deposed leader's view is not acted on. The registry is unchanged.
      */
-    STALE_TERM
+    STALE_TERM,
+    /**
+     * A limit of this broker would be exceeded (for example {@code maxInstancesPerAgent}); the message
+     * names the limit and the setting. Decided by the broker that took the request, before the log.
+     */
+    LIMIT
   }
 
   private final Reason reason;

@@ -1,8 +1,6 @@
 package io.linkbridge;
 
 import io.linkbridge.registry.ClusterState;
-import io.linkbridge.registry.CommandResult;
-import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.registry.RegistryEvent;
 import java.util.List;
 import java.util.SortedSet;
@@ -13,7 +11,11 @@ import java.util.function.Consumer;
  * A broker's view of the replicated service registry. Reads come from the local replica (no network);
  * writes go through the Raft leader and complete once committed by a majority and applied here.
  *
- * <p>Thread-safe. Futures complete on an internal thread; do not block in their callbacks.
+ * <p>Thread-safe. Write futures complete on one of the broker's {@code linkbridge-write-callbacks-<id>}
+ * threads, never on a Raft thread; a callback that blocks (even on another write) holds back only
+ * itself, but keep them short. A write fails at once with {@link WriteLimitException} when
+ * {@code maxPendingWrites} writes already wait, and with {@link NoQuorumException} when it is not
+ * committed within {@code writeTimeout} of its submission.
  *
  * <pre>{@code
  * long revision = node.registry().register(instance).join();
@@ -34,9 +36,6 @@ public interface Registry {
    * {@link RegistrationRejectedException} ({@code NOT_FOUND}) or {@link NoQuorumException}.
    */
   CompletableFuture<Long> deregister(String service, String instanceId);
-
-  /** Applies any registry command through the log; completes with its result once applied here. */
-  CompletableFuture<CommandResult> execute(RegistryCommand command);
 
   /** The instances of a service on the local replica, sorted by id. */
   List<ServiceInstance> instances(String service);

@@ -13,6 +13,7 @@ import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.internal.watch.WatchHub;
 import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.spi.AgentRegistrar;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.Clock;
@@ -32,13 +33,17 @@ import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +61,11 @@ public final class DefaultNode implements Node {
   private final RegistryStateMachine stateMachine = new RegistryStateMachine();
   private final ConsensusEngine engine;
   private final GroupCommit groupCommit;
+  /** Completes the callers' write futures, so their callbacks never run on a Raft thread. */
+  private final ExecutorService writeCallbacks;
   private final ReplicatedRegistry registry;
+  private final AgentRegistrations agentRegistrations;
+  private final BrokerAnnouncement announcement;
   private final SnapshotFiles snapshotFiles;
   private final ScheduledExecutorService scheduler;
   private final StallDetector stalls;
@@ -86,7 +95,7 @@ public final class DefaultNode implements Node {
     this.dataDirLock = dataDirLock;
     ConsensusConfig config = new ConsensusConfig(settings.id(), settings.raftAddress(), settings.members(), settings.clusterId(), settings.dataDir().resolve("raft"),
         settings.electionTimeout(), settings.heartbeatInterval(), settings.electionTimeout().multipliedBy(2), settings.maxEntrySize(),
-        settings.segmentSize(), settings.discardDamagedState());
+        settings.segmentSize(), settings.discardDamagedState(), settings.address());
     this.engine = provider.create(config, stateMachine);
     ScheduledThreadPoolExecutor timeouts = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "linkbridge-write-timeouts-" + settings.id());
@@ -95,8 +104,11 @@ public final class DefaultNode implements Node {
     });
     timeouts.setRemoveOnCancelPolicy(true); // one timer per write: answered ones leave the queue at once
     this.writeTimeouts = timeouts;
-    this.groupCommit = new GroupCommit(engine::propose, settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT, settings.writeTimeout(), writeTimeouts);
+    this.writeCallbacks = writeCallbackThreads(settings.id());
+    this.groupCommit = new GroupCommit(engine::propose, new GroupCommit.Limits(settings.maxEntrySize() - 1024, MAX_ENTRIES_IN_FLIGHT,
+        settings.maxPendingWrites(), settings.writeTimeout()), writeTimeouts, writeCallbacks, Clock.system(), engine::storageProblem);
     this.registry = new ReplicatedRegistry(stateMachine, groupCommit);
+    this.agentRegistrations = new AgentRegistrations(settings.id(), groupCommit, stateMachine::state, settings.maxInstancesPerAgent());
     this.clients = new LocalClientSessions(settings.maxClients(), settings.clientTimeout());
     this.snapshotFiles = new SnapshotFiles(settings.dataDir().resolve("snapshots"), settings.snapshots().retention(), settings.snapshots().compress());
     this.scheduler = singleThread("linkbridge-snapshots-" + settings.id());
@@ -110,7 +122,9 @@ public final class DefaultNode implements Node {
     registry.subscribe(watchHub); // before the engine starts: a restored snapshot reaches the hub too
     engine.onFailure(this::failed);
     this.consistencyWorker = singleThread("linkbridge-consistency-" + settings.id());
-    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, () -> settings.members().size(),
+    this.announcement = new BrokerAnnouncement(settings.id(), settings.address(), settings.raftAddress(), settings.members(), stateMachine::state,
+        groupCommit, writeCallbacks, settings.electionTimeout());
+    this.consistency = new ReplicaConsistencyCheck(settings.id(), registry, groupCommit, () -> settings.members().size(),
         () -> readiness.notServing().isEmpty(), consistencyWorker, why -> {
           readiness.failed(why);
           engine.markDamaged(why); // its next start refuses this replica; discardDamagedState(true) rebuilds it safely
@@ -136,14 +150,28 @@ public final class DefaultNode implements Node {
         readiness.serving();
         log.info("Broker {} caught up at revision {}: serving", settings.id(), registry.revision());
         consistency.mark(); // compare this replica with the others now, not only at the next interval
+        announcement.announce(); // where a leaving broker sends agents and watchers: only a caught-up replica knows whether it is there
       } else if (!shutdown.get()) {
         log.debug("Broker {} has not caught up yet ({}); trying again", settings.id(), e.toString());
         try {
-          scheduler.schedule(this::awaitCaughtUp, settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+          scheduler.schedule(this::awaitCaughtUp, settings.electionTimeout().toMillis(), TimeUnit.MILLISECONDS); // about when a leader appears
         } catch (RejectedExecutionException stopped) {
           // shut down meanwhile
         }
       }
+    });
+  }
+
+  /**
+   * Threads made as needed (idle ones end after a minute): a caller's callback that blocks holds one
+   * of them, never the write path or the other callers.
+   */
+  private static ExecutorService writeCallbackThreads(String id) {
+    AtomicInteger n = new AtomicInteger();
+    return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+      Thread t = new Thread(r, "linkbridge-write-callbacks-" + id + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
     });
   }
 
@@ -198,12 +226,12 @@ public final class DefaultNode implements Node {
     if (transportProvider != null) {
       currentContext = new BrokerContext(id(), settings.address(), registry,
           settings.agentPingInterval(), settings.agentTimeout(), clients, agentLiveness, readiness, settings.shutdown(),
-          settings.maxWatchesPerClient(), watchHub, List::of);
+          settings.maxWatchesPerClient(), watchHub, announcement::otherBrokers, agentRegistrations);
       transport = transportProvider.start(currentContext);
     }
-    long beat = settings.heartbeatInterval().toMillis();
+    long beat = brokerCheckInterval(settings.agentTimeout()).toMillis();
     long ping = settings.agentPingInterval().toMillis();
-    BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, stalls, settings.agentTimeout());
+    BrokerLiveness liveness = new BrokerLiveness(id(), engine, registry, groupCommit, stalls, settings.agentTimeout());
     brokerLiveness.scheduleWithFixedDelay(() -> {
       try {
         liveness.check();
@@ -227,6 +255,16 @@ public final class DefaultNode implements Node {
     }, check, check, TimeUnit.MILLISECONDS);
     long every = settings.snapshots().interval().toMillis();
     scheduler.scheduleWithFixedDelay(this::scheduledSnapshot, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * How often the leader looks for brokers silent past the agent timeout: a tenth of it (10 ms..500 ms),
+   * so a crashed broker's agents are detached at most a tenth late. Not the Raft heartbeat: that is
+   * the engine's.
+   */
+  static Duration brokerCheckInterval(Duration agentTimeout) {
+    Duration tenth = agentTimeout.dividedBy(10);
+    return tenth.compareTo(Duration.ofMillis(10)) < 0 ? Duration.ofMillis(10) : tenth.compareTo(Duration.ofMillis(500)) > 0 ? Duration.ofMillis(500) : tenth;
   }
 
   private static TransportProvider discoverTransport(NodeSettings settings) {
@@ -289,6 +327,16 @@ public final class DefaultNode implements Node {
   public NodeMetrics metrics() {
     return new NodeMetrics(registry.revision(), engine.commitIndex(), engine.appliedIndex(), engine.isLeader(), clients.count(),
         registry.state().instanceCount(), registry.agents().size(), consistency.checks(), consistency.mismatches());
+  }
+
+  /** The raw command path (group commit), for tests and tools in this code base: not reachable from the API. */
+  public RegistryWrites writes() {
+    return groupCommit;
+  }
+
+  /** The agent writes this broker's transport makes, for tests and tools in this code base. */
+  public AgentRegistrar agentRegistrar() {
+    return agentRegistrations;
   }
 
   /** The consensus engine, for tests and tools in this code base. */
@@ -488,6 +536,8 @@ public final class DefaultNode implements Node {
       awaitStopped(agentLivenessThread, "agent liveness");
       awaitStopped(consistencyWorker, "consistency check");
       awaitStopped(writeTimeouts, "write timeouts");
+      writeCallbacks.shutdown(); // the engine has stopped: no write is answered from now on
+      awaitStopped(writeCallbacks, "write callbacks");
       if (!watchHub.awaitTermination(TERMINATION_WAIT)) {
         log.warn("Broker {}: its watch threads have not stopped within {}", id(), TERMINATION_WAIT);
       }
@@ -508,7 +558,7 @@ public final class DefaultNode implements Node {
     }
   }
 
-  private void awaitStopped(ScheduledExecutorService executor, String what) throws InterruptedException {
+  private void awaitStopped(ExecutorService executor, String what) throws InterruptedException {
     if (!executor.awaitTermination(TERMINATION_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
       log.warn("Broker {}: its {} thread has not stopped within {}", id(), what, TERMINATION_WAIT);
     }

@@ -5,12 +5,15 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.log.Agent;
+import io.linkbridge.internal.log.AtomicResult;
 import io.linkbridge.internal.log.Batch;
 import io.linkbridge.internal.log.BatchResult;
+import io.linkbridge.internal.log.Broker;
 import io.linkbridge.internal.log.Command;
 import io.linkbridge.internal.log.Instance;
 import io.linkbridge.internal.log.RegistrySnapshot;
@@ -60,6 +63,12 @@ public final class RegistryCodec {
       b.setDetachAgent(io.linkbridge.internal.log.DetachAgent.newBuilder().setAgentId(c.agentId()).setBrokerId(c.brokerId()));
     } else if (command instanceof RegistryCommand.DetachBroker c) {
       b.setDetachBroker(io.linkbridge.internal.log.DetachBroker.newBuilder().setBrokerId(c.brokerId()).setTerm(c.term()));
+    } else if (command instanceof RegistryCommand.AnnounceBroker c) {
+      b.setAnnounceBroker(io.linkbridge.internal.log.AnnounceBroker.newBuilder().setBrokerId(c.brokerId()).setApiAddress(c.apiAddress().toString()));
+    } else if (command instanceof RegistryCommand.Atomic c) {
+      io.linkbridge.internal.log.Atomic.Builder group = io.linkbridge.internal.log.Atomic.newBuilder();
+      c.commands().forEach(inner -> group.addCommands(toProto(inner)));
+      b.setAtomic(group);
     } else if (command instanceof RegistryCommand.ChecksumMark c) {
       b.setChecksumMark(io.linkbridge.internal.log.ChecksumMark.newBuilder().setId(c.id()));
     } else if (command instanceof RegistryCommand.ChecksumReport c) {
@@ -83,6 +92,9 @@ public final class RegistryCodec {
       case CHECKSUM_MARK -> new RegistryCommand.ChecksumMark(c.getChecksumMark().getId());
       case CHECKSUM_REPORT -> new RegistryCommand.ChecksumReport(c.getChecksumReport().getMarkId(), c.getChecksumReport().getBrokerId(),
           c.getChecksumReport().getRevision(), c.getChecksumReport().getChecksum());
+      case ANNOUNCE_BROKER -> new RegistryCommand.AnnounceBroker(c.getAnnounceBroker().getBrokerId(),
+          HostAndPort.parse("announce_broker.api_address", c.getAnnounceBroker().getApiAddress()));
+      case ATOMIC -> new RegistryCommand.Atomic(c.getAtomic().getCommandsList().stream().map(RegistryCodec::fromProto).toList());
       case KIND_NOT_SET -> throw new IllegalArgumentException("command has no kind set (a command of a newer version?)");
     };
   }
@@ -92,35 +104,50 @@ public final class RegistryCodec {
   public static byte[] encodeResults(List<CommandResult> results) {
     BatchResult.Builder b = BatchResult.newBuilder();
     for (CommandResult r : results) {
-      io.linkbridge.internal.log.CommandResult.Builder rb = io.linkbridge.internal.log.CommandResult.newBuilder();
-      if (r instanceof CommandResult.Applied a) {
-        rb.setRevision(a.revision());
-      } else if (r instanceof CommandResult.Rejected j) {
-        rb.setRejected(Rejection.newBuilder().setReason(RejectReason.valueOf(j.reason().name())).setMessage(j.message()));
-      }
-      b.addResults(rb);
+      b.addResults(toProto(r));
     }
     return b.build().toByteArray();
   }
 
+  private static io.linkbridge.internal.log.CommandResult toProto(CommandResult r) {
+    io.linkbridge.internal.log.CommandResult.Builder rb = io.linkbridge.internal.log.CommandResult.newBuilder();
+    if (r instanceof CommandResult.Applied a) {
+      rb.setRevision(a.revision());
+    } else if (r instanceof CommandResult.Rejected j) {
+      rb.setRejected(Rejection.newBuilder().setReason(RejectReason.valueOf(j.reason().name())).setMessage(j.message()));
+    } else if (r instanceof CommandResult.Atomic g) {
+      AtomicResult.Builder ab = AtomicResult.newBuilder().setApplied(g.applied());
+      g.results().forEach(inner -> ab.addResults(toProto(inner)));
+      rb.setAtomic(ab);
+    }
+    return rb.build();
+  }
+
+  /** Decodes the results of one entry; throws {@link IllegalStateException} for bytes that are not results. */
   public static List<CommandResult> decodeResults(byte[] bytes) {
     try {
       List<CommandResult> out = new ArrayList<>();
       for (io.linkbridge.internal.log.CommandResult r : BatchResult.parseFrom(bytes).getResultsList()) {
-        if (r.hasRejected()) {
-          RejectReason reason = r.getRejected().getReason();
-          RegistrationRejectedException.Reason mapped = reason == RejectReason.REJECT_REASON_UNSPECIFIED || reason == RejectReason.UNRECOGNIZED
-              ? RegistrationRejectedException.Reason.INVALID
-              : RegistrationRejectedException.Reason.valueOf(reason.name());
-          out.add(new CommandResult.Rejected(mapped, r.getRejected().getMessage()));
-        } else {
-          out.add(new CommandResult.Applied(r.getRevision()));
-        }
+        out.add(fromProto(r));
       }
       return out;
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("corrupt command result from the consensus engine", e);
     }
+  }
+
+  private static CommandResult fromProto(io.linkbridge.internal.log.CommandResult r) {
+    if (r.hasRejected()) {
+      RejectReason reason = r.getRejected().getReason();
+      RegistrationRejectedException.Reason mapped = reason == RejectReason.REJECT_REASON_UNSPECIFIED || reason == RejectReason.UNRECOGNIZED
+          ? RegistrationRejectedException.Reason.INVALID
+          : RegistrationRejectedException.Reason.valueOf(reason.name());
+      return new CommandResult.Rejected(mapped, r.getRejected().getMessage());
+    }
+    if (r.hasAtomic()) {
+      return new CommandResult.Atomic(r.getAtomic().getApplied(), r.getAtomic().getResultsList().stream().map(RegistryCodec::fromProto).toList());
+    }
+    return new CommandResult.Applied(r.getRevision());
   }
 
   // ---- model ---------------------------------------------------------------------------------
@@ -169,6 +196,7 @@ public final class RegistryCodec {
       b.addAgents(Agent.newBuilder().setId(a.id()).setStatus(toProto(a.status())).addAllBrokers(a.brokers())
           .setDeadSince(state.deadSince(a.id()).orElse(0)));
     }
+    state.brokerAddresses().forEach((id, address) -> b.addBrokers(Broker.newBuilder().setId(id).setApiAddress(address.toString())));
     return deterministic(b.build());
   }
 
@@ -184,7 +212,11 @@ public final class RegistryCodec {
       agents.add(new AgentInfo(a.getId(), fromProto(a.getStatus()), new HashSet<>(a.getBrokersList())));
       deadSince.put(a.getId(), a.getDeadSince());
     }
-    return ClusterState.of(s.getRevision(), instances, agents, deadSince);
+    Map<String, HostAndPort> brokers = new HashMap<>();
+    for (Broker b : s.getBrokersList()) {
+      brokers.put(b.getId(), HostAndPort.parse("snapshot broker " + b.getId(), b.getApiAddress()));
+    }
+    return ClusterState.of(s.getRevision(), instances, agents, deadSince, brokers);
   }
 
   private static byte[] deterministic(MessageLite message) {

@@ -1,8 +1,6 @@
 package io.linkbridge.internal;
 
 import io.linkbridge.AgentInfo;
-import io.linkbridge.AgentStatus;
-import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.Registry;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.registry.ClusterState;
@@ -12,7 +10,6 @@ import io.linkbridge.registry.RegistryEvent;
 import io.linkbridge.registry.RegistryStateMachine;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -20,36 +17,22 @@ import java.util.function.Consumer;
 /** {@link Registry} over the local replica (reads) and group commit (writes). Thread-safe. */
 final class ReplicatedRegistry implements Registry {
   private final RegistryStateMachine stateMachine;
-  private final GroupCommit groupCommit;
+  private final RegistryWrites writes;
 
-  ReplicatedRegistry(RegistryStateMachine stateMachine, GroupCommit groupCommit) {
+  ReplicatedRegistry(RegistryStateMachine stateMachine, RegistryWrites writes) {
     this.stateMachine = stateMachine;
-    this.groupCommit = groupCommit;
+    this.writes = writes;
   }
 
   @Override
   public CompletableFuture<Long> register(ServiceInstance instance) {
     Objects.requireNonNull(instance, "instance");
-    return revisionOf(execute(new RegistryCommand.RegisterInstance(instance)));
+    return revisionOf(writes.submit(new RegistryCommand.RegisterInstance(instance)));
   }
 
   @Override
   public CompletableFuture<Long> deregister(String service, String instanceId) {
-    return revisionOf(execute(new RegistryCommand.DeregisterInstance(service, instanceId, "")));
-  }
-
-  /** Rules are checked here, at the edge: the state machine does not check what it replays. */
-  @Override
-  public CompletableFuture<CommandResult> execute(RegistryCommand command) {
-    Objects.requireNonNull(command, "command");
-    if (command instanceof RegistryCommand.AttachAgent a) {
-      try {
-        new AgentInfo(a.agentId(), AgentStatus.ALIVE, Set.of()); // the agent-id rule
-      } catch (IllegalArgumentException e) {
-        return CompletableFuture.failedFuture(new RegistrationRejectedException(RegistrationRejectedException.Reason.INVALID, e.getMessage()));
-      }
-    }
-    return groupCommit.submit(command);
+    return revisionOf(writes.submit(new RegistryCommand.DeregisterInstance(service, instanceId, "")));
   }
 
   private static CompletableFuture<Long> revisionOf(CompletableFuture<CommandResult> result) {

@@ -23,6 +23,8 @@ import java.util.TreeSet;
  *   metadata: count, then key value (by key)
  *   grpcServices: count, then each (sorted)
  * agents: count, then for each (by id): id status brokers(count, sorted) deadSince:long (0: alive)
+ * announced brokers, only when at least one broker announced its API address (so states without any
+ * keep the checksum they had before announcements existed): count, then for each (by id): id address
  * </pre>
  * Changing this encoding changes every checksum: a cluster must not mix two encodings.
  */
@@ -70,6 +72,14 @@ final class CanonicalDigest {
       d.putInt(brokers.size());
       brokers.forEach(d::putString);
       d.putLong(state.deadSince(a.id()).orElse(0));
+    }
+    var brokers = state.brokerAddresses();
+    if (!brokers.isEmpty()) {
+      d.putInt(brokers.size());
+      brokers.forEach((id, address) -> {
+        d.putString(id);
+        d.putString(address.toString());
+      });
     }
     return ByteBuffer.wrap(d.sha.digest()).getLong();
   }

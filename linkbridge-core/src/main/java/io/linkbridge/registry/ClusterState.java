@@ -2,9 +2,11 @@ package io.linkbridge.registry;
 
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +20,8 @@ import java.util.TreeSet;
  */
 public final class ClusterState {
   /** The state before the first command. */
-  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty());
+  public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(),
+      SortedTreap.empty());
 
   private final long revision;
   private final SortedTreap<SortedTreap<ServiceInstance>> services;
@@ -27,15 +30,18 @@ public final class ClusterState {
   private final SortedTreap<SortedTreap<ServiceInstance>> byAgent;
   /** The DEAD agents, by id: the revision at which each died. */
   private final SortedTreap<Long> deadSince;
+  /** The API address each broker announced, by broker id. */
+  private final SortedTreap<HostAndPort> brokers;
   private volatile Long checksum;
 
   ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
-      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince) {
+      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince, SortedTreap<HostAndPort> brokers) {
     this.revision = revision;
     this.services = services;
     this.agents = agents;
     this.byAgent = byAgent;
     this.deadSince = deadSince;
+    this.brokers = brokers;
   }
 
   /**
@@ -56,6 +62,15 @@ public final class ClusterState {
    * {@code deadSince} gives the revision at which each DEAD agent died (0 when absent).
    */
   public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents, Map<String, Long> deadSince) {
+    return of(revision, instances, agents, deadSince, Map.of());
+  }
+
+  /**
+   * Builds a state from a full list of instances and agents and the brokers' announced API addresses
+   * (used when restoring a snapshot); {@code deadSince} gives the revision at which each DEAD agent died.
+   */
+  public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents, Map<String, Long> deadSince,
+      Map<String, HostAndPort> brokerAddresses) {
     SortedTreap<SortedTreap<ServiceInstance>> services = SortedTreap.empty();
     SortedTreap<SortedTreap<ServiceInstance>> byAgent = SortedTreap.empty();
     for (ServiceInstance i : instances) {
@@ -72,7 +87,11 @@ public final class ClusterState {
         dead = dead.put(a.id(), deadSince.getOrDefault(a.id(), 0L));
       }
     }
-    return new ClusterState(revision, services, agentMap, byAgent, dead);
+    SortedTreap<HostAndPort> brokers = SortedTreap.empty();
+    for (Map.Entry<String, HostAndPort> b : brokerAddresses.entrySet()) {
+      brokers = brokers.put(b.getKey(), b.getValue());
+    }
+    return new ClusterState(revision, services, agentMap, byAgent, dead, brokers);
   }
 
   /** {@code tree} with {@code value} under {@code inner} in the map under {@code outer}. */
@@ -169,6 +188,22 @@ public final class ClusterState {
     return deadSince;
   }
 
+  SortedTreap<HostAndPort> brokersTree() {
+    return brokers;
+  }
+
+  /** The API address broker {@code brokerId} announced, if it did. */
+  public Optional<HostAndPort> brokerAddress(String brokerId) {
+    return Optional.ofNullable(brokers.get(brokerId));
+  }
+
+  /** Every announced broker API address, by broker id (sorted). */
+  public Map<String, HostAndPort> brokerAddresses() {
+    Map<String, HostAndPort> out = new LinkedHashMap<>();
+    brokers.forEach(out::put);
+    return Collections.unmodifiableMap(out);
+  }
+
   /** For a DEAD agent, the revision at which it died. */
   public OptionalLong deadSince(String agentId) {
     Long r = deadSince.get(agentId);
@@ -184,7 +219,7 @@ public final class ClusterState {
   @Override
   public boolean equals(Object o) {
     return o instanceof ClusterState other && revision == other.revision && services.equals(other.services) && agents.equals(other.agents)
-        && deadSince.equals(other.deadSince);
+        && deadSince.equals(other.deadSince) && brokers.equals(other.brokers);
   }
 
   @Override

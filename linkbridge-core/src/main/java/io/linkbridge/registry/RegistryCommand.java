@@ -1,12 +1,19 @@
 package io.linkbridge.registry;
 
 import io.linkbridge.AgentStatus;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * A change to the replicated registry. Commands are encoded as protobuf in the Raft log, applied by
  * every broker in log order, and produce a {@link CommandResult}. Immutable.
+ *
+ * <p>These types are the log's vocabulary, for the state machine and tools that apply commands to a
+ * standalone {@link RegistryStateMachine}. No public API submits them to a running broker: embedders
+ * write through {@link io.linkbridge.Registry#register}/{@code deregister}, transports through
+ * {@link io.linkbridge.spi.AgentRegistrar}.
  */
 public sealed interface RegistryCommand {
 
@@ -77,6 +84,39 @@ public sealed interface RegistryCommand {
     public ChecksumReport {
       Objects.requireNonNull(markId, "markId");
       Objects.requireNonNull(brokerId, "brokerId");
+    }
+  }
+
+  /**
+   * Records the API address a broker serves agents and clients on. Each broker proposes its own once
+   * it has caught up and the state does not hold it yet (as etcd members publish their client URLs).
+   * Cluster metadata: it changes the state and its checksum but not the revision, and fires no event.
+   */
+  record AnnounceBroker(String brokerId, HostAndPort apiAddress) implements RegistryCommand {
+    public AnnounceBroker {
+      Objects.requireNonNull(brokerId, "brokerId");
+      Objects.requireNonNull(apiAddress, "apiAddress");
+    }
+  }
+
+  /**
+   * Commands applied as one log command, all or none: one agent message. If any command is refused,
+   * nothing of the group is applied ({@link CommandResult.Atomic#applied()} is false); a deregistration
+   * of an instance that is already gone is not a refusal of the group (what it asks holds), though its
+   * own result says {@code NOT_FOUND}. Only instance and agent commands may be grouped, never a group.
+   */
+  record Atomic(List<RegistryCommand> commands) implements RegistryCommand {
+    public Atomic {
+      commands = List.copyOf(commands);
+      if (commands.isEmpty()) {
+        throw new IllegalArgumentException("an atomic group needs at least one command");
+      }
+      for (RegistryCommand c : commands) {
+        if (!(c instanceof RegisterInstance || c instanceof DeregisterInstance || c instanceof UpdateAgentStatus
+            || c instanceof AttachAgent || c instanceof DetachAgent)) {
+          throw new IllegalArgumentException("an atomic group holds only instance and agent commands, not " + c);
+        }
+      }
     }
   }
 }

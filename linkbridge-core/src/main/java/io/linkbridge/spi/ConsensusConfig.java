@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param segmentSize the size of one log segment file in bytes
  * @param discardDamagedState when this member's stored state is found damaged at start, move it aside
  *     and catch up from the others instead of refusing to start (an operator's choice, never the default)
+ * @param apiAddress the address this broker serves agents and clients on, or null for a Raft-only
+ *     broker: the Raft port names it to a client that calls it by mistake
  */
 public record ConsensusConfig(
     String memberId,
@@ -36,7 +38,16 @@ public record ConsensusConfig(
     Duration requestTimeout,
     int maxEntrySize,
     int segmentSize,
-    boolean discardDamagedState) {
+    boolean discardDamagedState,
+    HostAndPort apiAddress) {
+
+  /** A member that serves no API of its own (a Raft-only broker, an engine under test). */
+  public ConsensusConfig(String memberId, HostAndPort raftAddress, List<Peer> members, String clusterId, Path dataDir, Duration electionTimeout,
+      Duration heartbeatInterval, Duration requestTimeout, int maxEntrySize, int segmentSize, boolean discardDamagedState) {
+    this(memberId, raftAddress, members, clusterId, dataDir, electionTimeout, heartbeatInterval, requestTimeout, maxEntrySize, segmentSize,
+        discardDamagedState, null);
+  }
+
   public ConsensusConfig {
     Objects.requireNonNull(memberId, "memberId");
     Objects.requireNonNull(raftAddress, "raftAddress");

@@ -85,6 +85,15 @@ public interface ConsensusEngine {
     return CompletableFuture.failedFuture(new UnsupportedOperationException(getClass().getName() + " cannot transfer leadership"));
   }
 
+  /**
+   * Why this member cannot append to its log now, if it can tell (for example a full disk: the path
+   * and the free space), so that a write that timed out names the cause instead of the quorum. Asked
+   * when a write times out, from any thread; cheap. Empty when it knows of no problem.
+   */
+  default Optional<String> storageProblem() {
+    return Optional.empty();
+  }
+
   /** This engine's transport fault seam, for tests, if it has one. */
   default Optional<NetworkFaults> networkFaults() {
     return Optional.empty();

@@ -3,6 +3,7 @@ package io.linkbridge.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.AgentStatus;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
 import java.io.ByteArrayInputStream;
@@ -31,7 +32,7 @@ class RegistryPropertyTest {
       String broker = "b" + r.nextInt(3);
       String service = "svc" + r.nextInt(4);
       String id = "i" + r.nextInt(30);
-      switch (r.nextInt(7)) {
+      switch (r.nextInt(9)) {
         case 0, 1 -> out.add(new RegistryCommand.RegisterInstance(ServiceInstance.builder(service).id(id)
             .endpoint("10.0." + r.nextInt(3) + ".1", 1 + r.nextInt(65535)).weight(r.nextInt(5)).metadata("k" + r.nextInt(3), "v" + r.nextInt(3))
             .agentId(agent).build()));
@@ -39,7 +40,16 @@ class RegistryPropertyTest {
         case 3 -> out.add(new RegistryCommand.AttachAgent(agent.isEmpty() ? "a0" : agent, broker));
         case 4 -> out.add(new RegistryCommand.DetachAgent(agent.isEmpty() ? "a0" : agent, broker));
         case 5 -> out.add(new RegistryCommand.UpdateAgentStatus(agent.isEmpty() ? "a1" : agent, AgentStatus.values()[r.nextInt(3)]));
-        default -> out.add(new RegistryCommand.DetachBroker(broker, 0));
+        case 6 -> out.add(new RegistryCommand.DetachBroker(broker, 0));
+        case 7 -> out.add(new RegistryCommand.AnnounceBroker(broker, new HostAndPort("10.0.0." + r.nextInt(3), 5000 + r.nextInt(2))));
+        default -> { // one agent message: a group of instance and agent commands, applied all or nothing
+          List<RegistryCommand> group = new ArrayList<>();
+          while (group.isEmpty()) {
+            randomCommands(r, 1 + r.nextInt(4)).stream().filter(c -> !(c instanceof RegistryCommand.DetachBroker
+                || c instanceof RegistryCommand.AnnounceBroker || c instanceof RegistryCommand.Atomic)).forEach(group::add);
+          }
+          out.add(new RegistryCommand.Atomic(group));
+        }
       }
     }
     return out;

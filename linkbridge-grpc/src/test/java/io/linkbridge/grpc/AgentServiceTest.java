@@ -12,6 +12,7 @@ import io.linkbridge.Node;
 import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.AgentMessage;
+import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.grpc.v1.Deregister;
@@ -104,7 +105,7 @@ class AgentServiceTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
     assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g1"); // g3 was only recorded
 
-    node.registry().execute(new RegistryCommand.DetachBroker("broker-1", 1)).join(); // as the leader does for an unreachable broker
+    ((DefaultNode) node).writes().submit(new RegistryCommand.DetachBroker("broker-1", 1)).join(); // as the leader does for an unreachable broker
     // at its next ping the broker finds the agent detached and attaches it again with what the stream runs now
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.registry().instances("greeter"))
         .extracting(ServiceInstance::id).containsExactly("g1", "g3"));

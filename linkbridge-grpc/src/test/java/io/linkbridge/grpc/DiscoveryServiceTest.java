@@ -12,7 +12,6 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import io.linkbridge.AgentStatus;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
@@ -25,7 +24,7 @@ import io.linkbridge.grpc.v1.Instance;
 import io.linkbridge.grpc.v1.ListServicesRequest;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.grpc.v1.WatchRequest;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.spi.LocalConsensusProvider;
 import io.linkbridge.testing.NodeLeakCheck;
@@ -199,13 +198,12 @@ class DiscoveryServiceTest {
 
   @Test
   void agentDraining_watchersGetShutdownNoticeWithAlternatives() {
-    node.registry().execute(new RegistryCommand.AttachAgent("agent-a", "broker-1")).join();
-    node.registry().register(instance("g1", "agent-a")).join();
+    ((DefaultNode) node).agentRegistrar().attach("agent-a", List.of(instance("g1", "agent-a"))).join();
     register("g2");
     List<WatchEvent> events = new CopyOnWriteArrayList<>();
     watch(0, events, new AtomicReference<>());
     await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
-    node.registry().execute(new RegistryCommand.UpdateAgentStatus("agent-a", AgentStatus.DRAINING)).join();
+    ((DefaultNode) node).agentRegistrar().drain("agent-a").join();
     await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 2);
     WatchEvent notice = events.get(1);
     assertThat(notice.getType()).isEqualTo(WatchEvent.Type.SHUTDOWN_NOTICE);

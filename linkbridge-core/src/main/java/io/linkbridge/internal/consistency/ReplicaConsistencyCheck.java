@@ -1,6 +1,7 @@
 package io.linkbridge.internal.consistency;
 
 import io.linkbridge.Registry;
+import io.linkbridge.internal.RegistryWrites;
 import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.ConsistencyListener;
 import io.linkbridge.registry.RegistryCommand;
@@ -35,6 +36,7 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
 
   private final String brokerId;
   private final Registry registry;
+  private final RegistryWrites writes;
   private final IntSupplier members;
   private final BooleanSupplier caughtUp;
   private final ExecutorService worker;
@@ -54,10 +56,11 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
    * @param caughtUp whether this broker has caught up: marks replayed at start (and reports on them)
    *     are history, not checks, and are ignored
    */
-  public ReplicaConsistencyCheck(String brokerId, Registry registry, IntSupplier members, BooleanSupplier caughtUp, ExecutorService worker,
-      Consumer<String> onDiverged) {
+  public ReplicaConsistencyCheck(String brokerId, Registry registry, RegistryWrites writes, IntSupplier members, BooleanSupplier caughtUp,
+      ExecutorService worker, Consumer<String> onDiverged) {
     this.brokerId = brokerId;
     this.registry = registry;
+    this.writes = writes;
     this.members = members;
     this.caughtUp = caughtUp;
     this.worker = worker;
@@ -73,7 +76,7 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
 
   /** Proposes a mark; every broker checks at it. */
   public void mark() {
-    registry.execute(new RegistryCommand.ChecksumMark(brokerId + "/" + System.currentTimeMillis() + "/" + sequence.incrementAndGet())).whenComplete((r, e) -> {
+    writes.submit(new RegistryCommand.ChecksumMark(brokerId + "/" + System.currentTimeMillis() + "/" + sequence.incrementAndGet())).whenComplete((r, e) -> {
       if (e != null) {
         log.debug("Broker {}: checksum mark not committed ({}); the next one follows", brokerId, e.toString());
       }
@@ -97,7 +100,7 @@ public final class ReplicaConsistencyCheck implements ConsistencyListener {
     run(() -> {
       RegistryCommand.ChecksumReport mine = new RegistryCommand.ChecksumReport(markId, brokerId, state.revision(), state.checksum());
       marks.computeIfAbsent(markId, id -> new Mark()).own = mine;
-      registry.execute(mine).whenComplete((r, e) -> {
+      writes.submit(mine).whenComplete((r, e) -> {
         if (e != null) {
           log.debug("Broker {}: checksum report on mark {} not committed ({})", brokerId, markId, e.toString());
         }

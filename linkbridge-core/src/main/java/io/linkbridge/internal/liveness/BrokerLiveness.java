@@ -2,6 +2,7 @@ package io.linkbridge.internal.liveness;
 
 import io.linkbridge.AgentInfo;
 import io.linkbridge.Registry;
+import io.linkbridge.internal.RegistryWrites;
 import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.MemberStatus;
@@ -34,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * The {@link RegistryCommand.DetachBroker} carries the term of the decision, and the state machine
  * refuses it in any other term, so a deposed leader's decision never takes effect.
  *
- * <p>{@link #check()} runs on one thread ({@code linkbridge-broker-liveness-<broker>}), every
- * heartbeat interval; its window fields are that thread's alone. Not for concurrent {@code check()}s.
+ * <p>{@link #check()} runs on one thread ({@code linkbridge-broker-liveness-<broker>}), every tenth
+ * of the agent timeout (10..500 ms); its window fields are that thread's alone. Not for concurrent {@code check()}s.
  */
 public final class BrokerLiveness {
   private static final Logger log = LoggerFactory.getLogger(BrokerLiveness.class);
@@ -43,6 +44,7 @@ public final class BrokerLiveness {
   private final String brokerId;
   private final ConsensusEngine engine;
   private final Registry registry;
+  private final RegistryWrites writes;
   private final StallDetector stalls;
   private final long timeoutNanos;
   private long windowTerm = -1;
@@ -50,10 +52,12 @@ public final class BrokerLiveness {
   /** Brokers cleaned up during their current silence; also changed by commit callbacks, hence concurrent. */
   private final Set<String> detached = ConcurrentHashMap.newKeySet();
 
-  public BrokerLiveness(String brokerId, ConsensusEngine engine, Registry registry, StallDetector stalls, Duration agentTimeout) {
+  public BrokerLiveness(String brokerId, ConsensusEngine engine, Registry registry, RegistryWrites writes, StallDetector stalls,
+      Duration agentTimeout) {
     this.brokerId = brokerId;
     this.engine = engine;
     this.registry = registry;
+    this.writes = writes;
     this.stalls = stalls;
     this.timeoutNanos = agentTimeout.toNanos();
   }
@@ -109,7 +113,7 @@ public final class BrokerLiveness {
       if (holdsAgents && detached.add(id)) {
         log.warn("Broker {} (leader, term {}): broker {} has not answered for {} ms (agent timeout {} ms); detaching its agents", brokerId, term,
             id, TimeUnit.NANOSECONDS.toMillis(silent.get(id)), TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-        registry.execute(new RegistryCommand.DetachBroker(id, term)).whenComplete((r, e) -> {
+        writes.submit(new RegistryCommand.DetachBroker(id, term)).whenComplete((r, e) -> {
           if (e != null) {
             detached.remove(id);
           }

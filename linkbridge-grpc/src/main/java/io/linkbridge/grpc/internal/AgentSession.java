@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
+import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.Ack;
@@ -18,8 +19,6 @@ import io.linkbridge.grpc.v1.Nack;
 import io.linkbridge.grpc.v1.Ping;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
-import io.linkbridge.registry.CommandResult;
-import io.linkbridge.registry.RegistryCommand;
 import io.linkbridge.spi.AgentHeartbeats;
 import io.linkbridge.spi.BrokerContext;
 import java.time.Duration;
@@ -84,7 +83,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       case PONG -> heartbeat.answered();
       case SHUTDOWN_NOTICE -> {
         draining = true;
-        apply("shutdown_notice", sequence, List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)));
+        apply("shutdown_notice", sequence, context.agentRegistrar().drain(agentId));
       }
       case DEREGISTER -> deregister(message.getDeregister(), sequence);
       case UPDATE -> update(message.getUpdate(), sequence);
@@ -124,7 +123,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
     attaching = true;
-    apply("register", sequence, registration()).whenComplete((ok, e) -> attaching = false);
+    apply("register", sequence, context.agentRegistrar().attach(id, registeredNow())).whenComplete((ok, e) -> attaching = false);
     if (first) { // the broker's agent liveness pings it from now on, and says when it timed out
       heartbeat = context.agentHeartbeats().watch(id, this::ping, reason -> end(Status.UNAVAILABLE.withDescription(reason)));
       if (ended.get()) {
@@ -143,10 +142,10 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
     }
-    List<RegistryCommand> commands = u.getCommittedElsewhere() ? List.of()
-        : attachedHere() ? instances.stream().<RegistryCommand>map(RegistryCommand.RegisterInstance::new).toList()
-        : registration(); // detached meanwhile (a leader's clean-up, an earlier write that did not commit): attach again first
-    apply("update", sequence, commands);
+    CompletableFuture<Long> write = u.getCommittedElsewhere() ? CompletableFuture.completedFuture(context.registry().revision())
+        : attachedHere() ? context.agentRegistrar().update(agentId, instances, false)
+        : context.agentRegistrar().attach(agentId, registeredNow()); // detached meanwhile (a leader's clean-up, an earlier write that did not commit)
+    apply("update", sequence, write);
   }
 
   private boolean attachedHere() {
@@ -168,14 +167,11 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     return out;
   }
 
-  /** Attach this agent to this broker and register what the stream registered. */
-  private List<RegistryCommand> registration() {
-    List<RegistryCommand> commands = new ArrayList<>();
-    commands.add(new RegistryCommand.AttachAgent(agentId, context.brokerId()));
+  /** What the stream registered (with later updates and deregistrations): what a (re-)attach registers. */
+  private List<ServiceInstance> registeredNow() {
     synchronized (registered) {
-      registered.values().forEach(i -> commands.add(new RegistryCommand.RegisterInstance(i)));
+      return new ArrayList<>(registered.values());
     }
-    return commands;
   }
 
   private static String key(String service, String id) {
@@ -183,12 +179,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
   }
 
   private void deregister(Deregister d, long sequence) {
-    List<RegistryCommand> commands = new ArrayList<>();
-    if (d.getInstanceIdsCount() == 0) {
-      for (ServiceInstance i : context.registry().state().instancesOf(agentId)) {
-        commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
-      }
-    } else {
+    if (d.getInstanceIdsCount() > 0) {
       ServiceInstance.Builder rules; // the model's service-name and id rules
       try {
         rules = ServiceInstance.builder(d.getService());
@@ -203,7 +194,6 @@ final class AgentSession implements StreamObserver<AgentMessage> {
           end(Status.INVALID_ARGUMENT.withDescription("deregister.instance_ids[" + i + "]: " + e.getMessage()));
           return;
         }
-        commands.add(new RegistryCommand.DeregisterInstance(d.getService(), d.getInstanceIds(i), agentId));
       }
     }
     synchronized (registered) { // a re-attach must not bring back what the agent removed
@@ -213,53 +203,46 @@ final class AgentSession implements StreamObserver<AgentMessage> {
         d.getInstanceIdsList().forEach(id -> registered.remove(key(d.getService(), id)));
       }
     }
-    apply("deregister", sequence, d.getCommittedElsewhere() ? List.of() : commands);
+    apply("deregister", sequence, d.getCommittedElsewhere() ? CompletableFuture.completedFuture(context.registry().revision())
+        : d.getInstanceIdsCount() == 0 ? context.agentRegistrar().deregisterAll(agentId)
+        : context.agentRegistrar().deregister(agentId, d.getService(), d.getInstanceIdsList()));
   }
 
   /**
-   * Runs the commands through Raft; acks with the last revision, or ends the stream naming the refusal.
-   * A write that did not commit is the agent's to retry, never a reason to drop its session: it gets a
-   * Nack and the stream stays (ending it would detach a live agent, and perhaps leave it DEAD).
+   * Answers one agent message once its write is done: acks with the revision, or ends the stream
+   * naming the refusal. A write that did not commit is the agent's to retry, never a reason to drop
+   * its session: it gets a Nack and the stream stays (ending it would detach a live agent, and perhaps
+   * leave it DEAD).
    */
-  private CompletableFuture<Void> apply(String what, long sequence, List<RegistryCommand> commands) {
-    List<CompletableFuture<CommandResult>> results = commands.stream().map(c -> context.registry().execute(c)).toList();
-    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, error) -> {
-      if (error != null) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-        log.debug("Broker {}: {} of agent {} was not committed: {}", context.brokerId(), what, agentId, cause.toString());
-        if (sequence != 0) {
-          send(BrokerMessage.newBuilder().setNack(Nack.newBuilder().setWhat(what).setSequence(sequence).setCode(Status.Code.UNAVAILABLE.value())
-              .setDescription(what + " was not committed: " + cause.getMessage() + "; resend it, here or on another broker")).build());
-        }
-        return;
+  private CompletableFuture<Void> apply(String what, long sequence, CompletableFuture<Long> write) {
+    return write.handle((revision, error) -> {
+      if (error == null) {
+        send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what).setSequence(sequence)).build());
+        return null;
       }
-      long revision = 0;
-      for (CompletableFuture<CommandResult> f : results) {
-        CommandResult r = f.join();
-        if (r instanceof CommandResult.Rejected rejected && rejected.reason() == Reason.NOT_FOUND && what.equals("deregister")) {
-          continue; // already gone (an operator, or the agent's other broker, removed it): the agent's wish holds
-        }
-        if (r instanceof CommandResult.Rejected rejected) {
-          end(statusOf(rejected).withDescription(what + ": " + rejected.message()));
-          return;
-        }
-        revision = Math.max(revision, ((CommandResult.Applied) r).revision());
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof RegistrationRejectedException rejected) {
+        end(statusOf(rejected.reason()).withDescription(what + ": " + rejected.getMessage()));
+        return null;
       }
-      if (revision == 0) { // nothing to commit (recorded only, or already gone): the revision this broker is at
-        revision = context.registry().state().revision();
+      log.debug("Broker {}: {} of agent {} was not committed: {}", context.brokerId(), what, agentId, cause.toString());
+      if (sequence != 0) {
+        send(BrokerMessage.newBuilder().setNack(Nack.newBuilder().setWhat(what).setSequence(sequence).setCode(Status.Code.UNAVAILABLE.value())
+            .setDescription(what + " was not committed: " + cause.getMessage() + "; resend it, here or on another broker")).build());
       }
-      send(BrokerMessage.newBuilder().setAck(Ack.newBuilder().setRevision(revision).setWhat(what).setSequence(sequence)).build());
+      return null;
     });
   }
 
-  private static Status statusOf(CommandResult.Rejected rejected) {
-    return switch (rejected.reason()) {
+  private static Status statusOf(Reason reason) {
+    return switch (reason) {
       case ALREADY_OWNED -> Status.ALREADY_EXISTS;
       case NOT_FOUND -> Status.NOT_FOUND;
       case NOT_OWNER -> Status.PERMISSION_DENIED;
       case AGENT_DEAD -> Status.FAILED_PRECONDITION;
       case STALE_TERM -> Status.ABORTED;
       case INVALID -> Status.INVALID_ARGUMENT;
+      case LIMIT -> Status.RESOURCE_EXHAUSTED;
     };
   }
 
@@ -282,7 +265,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     if (!attachedHere()) {
       log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, context.brokerId());
       attaching = true;
-      apply("register", 0, registration()).whenComplete((ok, e) -> attaching = false);
+      apply("register", 0, context.agentRegistrar().attach(id, registeredNow())).whenComplete((ok, e) -> attaching = false);
     }
   }
 
@@ -349,7 +332,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     }
     String id = agentId;
     if (id != null) {
-      endpoint.release(id, this, () -> context.registry().execute(new RegistryCommand.DetachAgent(id, context.brokerId())).whenComplete((r, e) -> {
+      endpoint.release(id, this, () -> context.agentRegistrar().detach(id).whenComplete((r, e) -> {
         if (e != null) {
           log.warn("Broker {} could not detach agent {}: {}; the leader's clean-up will", context.brokerId(), id, e.toString());
         }

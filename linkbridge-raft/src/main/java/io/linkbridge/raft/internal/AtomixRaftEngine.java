@@ -48,6 +48,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -100,6 +101,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
   private volatile CompletableFuture<Void> ready;
   private final List<Consumer<Throwable>> failureListeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean failed = new AtomicBoolean();
+  /** When this member began waiting for its session, and the WARNs while it waits. */
+  private volatile long sessionWaitSince;
+  private final RateLimitedLog sessionWarnings = new RateLimitedLog(10, TimeUnit.SECONDS);
 
   AtomixRaftEngine(ConsensusConfig config, StateMachine stateMachine) {
     this(config, stateMachine, LogForcer.Disk.REAL);
@@ -120,7 +124,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-raft-timer-" + name));
     this.forcer = new LogForcer(config.dataDir(), PREFIX, name, disk, this::storageFailed);
     this.clientThreads = ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-client-" + name + "-%d", THREADS, log);
-    this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), addresses, config.requestTimeout(),
+    this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), config.apiAddress(), addresses, config.requestTimeout(),
         new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex), voteAbstention));
   }
 
@@ -202,7 +206,11 @@ final class AtomixRaftEngine implements ConsensusEngine {
       }
     });
     messaging.subscribe(TAKEOVER, bytes -> bytes, request -> takeOver(), reply -> reply);
+    sessionWaitSince = System.nanoTime();
     openSession(type);
+    // Atomix keeps retrying a session it cannot open without failing it: look every second.
+    ScheduledFuture<?> watch = timer.scheduleWithFixedDelay(this::warnIfWaitingLong, 1, 1, TimeUnit.SECONDS);
+    session.whenComplete((s, e) -> watch.cancel(false));
   }
 
   /**
@@ -271,9 +279,32 @@ final class AtomixRaftEngine implements ConsensusEngine {
             session.complete(s);
           } else if (!stopped) {
             log.debug("Raft member {} could not open its session yet ({}); retrying", config.memberId(), e.toString());
-            timer.schedule(() -> openSession(type), config.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+            timer.schedule(() -> openSession(type), config.electionTimeout().toMillis(), TimeUnit.MILLISECONDS); // about when a leader appears
           }
         });
+  }
+
+  /**
+   * A member that cannot open its session cannot serve (ready() waits for it): past a few election
+   * timeouts that is no longer an election but a misconfiguration or a down majority, so say which
+   * peers do not answer (WARN, at most every 10 s).
+   */
+  private void warnIfWaitingLong() {
+    Duration waited = Duration.ofNanos(System.nanoTime() - sessionWaitSince);
+    if (session.isDone() || stopped || waited.compareTo(sessionWarnAfter(config)) < 0) {
+      return;
+    }
+    List<String> silent = messaging.silentPeers(sessionWarnAfter(config));
+    sessionWarnings.warn("session", () -> log.warn("Raft member {} has not joined the cluster for {} s: it cannot serve (ready() waits) until"
+        + " a leader takes its session. {}", config.memberId(), waited.toSeconds(), silent.isEmpty()
+            ? "Every peer answers, but no leader took its session: check that a majority of " + memberIds + " runs the same member list"
+            : "Not answering: " + String.join(", ", silent) + "; check that those brokers run and that join(...) lists their raftAddress"));
+  }
+
+  /** How long a member waits for its session before it WARNs: 4 election timeouts, at least 3 s. */
+  static Duration sessionWarnAfter(ConsensusConfig config) {
+    Duration four = config.electionTimeout().multipliedBy(4);
+    return four.compareTo(Duration.ofSeconds(3)) < 0 ? Duration.ofSeconds(3) : four;
   }
 
   @Override
@@ -367,6 +398,34 @@ final class AtomixRaftEngine implements ConsensusEngine {
   @Override
   public void onLeaderChange(Consumer<Optional<String>> listener) {
     server.cluster().addLeaderElectionListener(m -> listener.accept(m == null ? Optional.empty() : Optional.of(m.memberId().id())));
+  }
+
+  /**
+   * Atomix opens a log segment only while its directory's disk has 3 x the segment size free (else
+   * the append fails, the leader retries after compacting, and the write times out as if no majority
+   * answered): say so, with the path and the free space.
+   */
+  @Override
+  public Optional<String> storageProblem() {
+    try {
+      return storageProblem(config.memberId(), config.dataDir(), Files.getFileStore(config.dataDir()).getUsableSpace(), config.segmentSize());
+    } catch (IOException | RuntimeException e) {
+      return Optional.of("broker " + config.memberId() + " cannot read the free space of its Raft log's disk at " + config.dataDir() + ": " + e);
+    }
+  }
+
+  static Optional<String> storageProblem(String memberId, Path dataDir, long usableBytes, int segmentSize) {
+    long needed = 3L * segmentSize;
+    if (usableBytes >= needed) {
+      return Optional.empty();
+    }
+    return Optional.of("broker " + memberId + " cannot append to its Raft log: the disk of " + dataDir + " has " + mib(usableBytes)
+        + " free, and the Raft log needs 3 x logSegmentSize (" + mib(needed) + ") free to start a segment; free space on that disk,"
+        + " or lower NodeBuilder.logSegmentSize");
+  }
+
+  private static String mib(long bytes) {
+    return bytes >= 10L << 20 ? (bytes >> 20) + " MiB" : bytes + " bytes";
   }
 
   @Override

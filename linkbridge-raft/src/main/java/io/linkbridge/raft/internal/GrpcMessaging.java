@@ -54,8 +54,11 @@ import org.slf4j.LoggerFactory;
  * to every peer, and every Raft message is a frame {@code (id, subject, sender, payload)} on it,
  * answered by a reply frame with the same id.
  *
- * <p>Errors are mapped the way Atomix retries them: an unreachable member is a
- * {@link ConnectException}, an expired deadline a {@link TimeoutException}. The server dispatches on
+ * <p>Errors are mapped the way Atomix retries them: an unreachable member (or one with no handler for
+ * the subject yet) is a {@link ConnectException}, an expired deadline a {@link TimeoutException}, and
+ * a handler that failed on a reachable member a {@link RemoteRaftFailure} (Atomix's
+ * {@code RemoteHandlerFailure}) with the peer's message. Any other method on the Raft port is
+ * answered by {@link WrongPortAnswer}. The server dispatches on
  * the transport thread, so messages from one member reach their handler in the order they were sent.
  */
 final class GrpcMessaging implements ClusterCommunicationService {
@@ -69,6 +72,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final RateLimitedLog refusals = new RateLimitedLog(10, TimeUnit.SECONDS);
   private final TransportFaults faults = new TransportFaults();
   private final HostAndPort bindAddress;
+  private final WrongPortAnswer wrongPort;
   private final Map<MemberId, HostAndPort> addresses;
   private final Duration defaultTimeout;
   private final RaftMessageInterceptor interceptor;
@@ -79,12 +83,17 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final ScheduledExecutorService timeouts;
   private final Map<MemberId, CompletableFuture<Void>> sendOrder = new HashMap<>(); // guarded by itself
   private final ExecutorService callbackExecutor;
+  /** Per peer: when it last answered a request (System.nanoTime), and the last failure of a request to it. */
+  private final Map<MemberId, Long> lastAnswer = new ConcurrentHashMap<>();
+  private final Map<MemberId, String> lastFailure = new ConcurrentHashMap<>();
   private volatile Server server;
   private boolean closed; // guarded by channels
 
-  GrpcMessaging(MemberId localId, String clusterId, HostAndPort bindAddress, Map<MemberId, HostAndPort> addresses, Duration defaultTimeout,
-      RaftMessageInterceptor interceptor) {
+  /** @param apiAddress where this broker serves agents and clients (null: nowhere), named to a call that comes here by mistake */
+  GrpcMessaging(MemberId localId, String clusterId, HostAndPort bindAddress, HostAndPort apiAddress, Map<MemberId, HostAndPort> addresses,
+      Duration defaultTimeout, RaftMessageInterceptor interceptor) {
     this.localId = localId;
+    this.wrongPort = new WrongPortAnswer(localId.id(), bindAddress, apiAddress);
     this.clusterId = clusterId;
     this.interceptor = interceptor;
     this.bindAddress = bindAddress;
@@ -111,6 +120,7 @@ final class GrpcMessaging implements ClusterCommunicationService {
       server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress.host(), bindAddress.port()))
           .directExecutor()
           .maxInboundMessageSize(Integer.MAX_VALUE)
+          .fallbackHandlerRegistry(wrongPort)
           .addService(ServerInterceptors.intercept(service, new ServerInterceptor() {
             @Override
             public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
@@ -221,8 +231,10 @@ final class GrpcMessaging implements ClusterCommunicationService {
     }
     BiFunction<MemberId, byte[], CompletableFuture<byte[]>> handler = handlers.get(subject);
     CompletableFuture<byte[]> result;
-    if (handler == null) {
-      result = CompletableFuture.failedFuture(new IllegalStateException("no handler for " + subject + " on " + localId));
+    if (handler == null) { // starting or stopping: the sender tries again or elsewhere, as for a member not listening yet
+      answer(replies, RaftFrames.reply(RaftFrames.NO_HANDLER, id, (subject + " has no handler on " + localId.id() + " (starting or stopping)")
+          .getBytes(StandardCharsets.UTF_8)));
+      return;
     } else {
       try {
         result = handler.apply(from, payload);
@@ -230,17 +242,19 @@ final class GrpcMessaging implements ClusterCommunicationService {
         result = CompletableFuture.failedFuture(e);
       }
     }
-    result.whenComplete((bytes, error) -> {
-      byte[] reply = error != null ? RaftFrames.reply(RaftFrames.ERROR, id, String.valueOf(error).getBytes(StandardCharsets.UTF_8))
-          : RaftFrames.reply(RaftFrames.REPLY, id, bytes == null ? new byte[0] : bytes);
-      synchronized (replies) {
-        try {
-          replies.onNext(reply);
-        } catch (RuntimeException e) {
-          // the stream closed meanwhile: the peer times the request out
-        }
+    result.whenComplete((bytes, error) -> answer(replies, error != null
+        ? RaftFrames.reply(RaftFrames.ERROR, id, String.valueOf(error).getBytes(StandardCharsets.UTF_8))
+        : RaftFrames.reply(RaftFrames.REPLY, id, bytes == null ? new byte[0] : bytes)));
+  }
+
+  private static void answer(StreamObserver<byte[]> replies, byte[] reply) {
+    synchronized (replies) {
+      try {
+        replies.onNext(reply);
+      } catch (RuntimeException e) {
+        // the stream closed meanwhile: the peer times the request out
       }
-    });
+    }
   }
 
   /** Answers a request this member will not handle, and says so in the log (once per sender and reason every 10 s). */
@@ -402,7 +416,33 @@ final class GrpcMessaging implements ClusterCommunicationService {
     } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(new ConnectException(e.getMessage()));
     }
-    return stream.request(subject, payload, timeout);
+    return stream.request(subject, payload, timeout).whenComplete((r, e) -> {
+      if (e == null || e instanceof RemoteRaftFailure) {
+        lastAnswer.put(to, System.nanoTime()); // it answered, even if its handler failed
+      } else {
+        lastFailure.put(to, e.toString());
+      }
+    });
+  }
+
+  /**
+   * The other members that answered no request in the last {@code window}, each as
+   * {@code id at host:port (last failure)}, in member order: for a WARN when this member cannot reach
+   * the cluster.
+   */
+  List<String> silentPeers(Duration window) {
+    long now = System.nanoTime();
+    List<String> out = new ArrayList<>();
+    for (Map.Entry<MemberId, HostAndPort> peer : addresses.entrySet()) {
+      MemberId id = peer.getKey();
+      Long answered = lastAnswer.get(id);
+      if (id.equals(localId) || (answered != null && now - answered < window.toNanos())) {
+        continue;
+      }
+      String failure = lastFailure.get(id);
+      out.add(id.id() + " at " + peer.getValue() + (failure == null ? " (no request answered)" : " (" + failure + ")"));
+    }
+    return out;
   }
 
   private PeerStream stream(MemberId to) {

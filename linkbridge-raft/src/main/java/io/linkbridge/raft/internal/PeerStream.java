@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The one long-lived stream to a peer that carries every request to it: a message costs a frame
  * on an open HTTP/2 stream instead of a call with headers and a deadline. A broken stream fails
- * its pending requests with {@link ConnectException} and is replaced on the next send.
+ * its pending requests with {@link ConnectException} and is replaced on the next send; a request
+ * whose handler failed on the peer fails with {@link RemoteRaftFailure}.
  */
 final class PeerStream {
   private static final Logger log = LoggerFactory.getLogger(PeerStream.class);
@@ -105,8 +106,10 @@ final class PeerStream {
         String reason = new String(body, StandardCharsets.UTF_8);
         refusals.warn(peer + ":" + reason, () -> log.warn("Broker {}: member {} refused our Raft messages: {}", local.id(), peer, reason));
         f.completeExceptionally(new ConnectException("refused by " + peer + ": " + reason));
-      } else {
-        f.completeExceptionally(new ConnectException("request to " + peer + " failed there: " + new String(body, StandardCharsets.UTF_8)));
+      } else if (type == RaftFrames.NO_HANDLER) {
+        f.completeExceptionally(new ConnectException("request to " + peer + " not handled there yet: " + new String(body, StandardCharsets.UTF_8)));
+      } else { // ERROR: the peer is reachable and its handler failed; not a connection problem
+        f.completeExceptionally(new RemoteRaftFailure("request to " + peer + " failed there: " + new String(body, StandardCharsets.UTF_8)));
       }
     } catch (IOException e) {
       fail(e);

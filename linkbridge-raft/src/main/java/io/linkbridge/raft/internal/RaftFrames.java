@@ -18,8 +18,9 @@ import java.util.concurrent.TimeoutException;
  * The wire format of the Raft transport: one bidirectional gRPC method carrying byte frames.
  * A request is {@code [4][id][cluster id][subject][sender][payload]}; a reply {@code [1][id][payload]};
  * a failed request {@code [2][id][message]}; a request the receiver refused because it does not know
- * the sender's cluster or member {@code [3][id][reason]}. Type 0 was a request without a cluster id
- * (before cluster ids); it is refused.
+ * the sender's cluster or member {@code [3][id][reason]}; a request for a subject the receiver has no
+ * handler for {@code [5][id][message]}. Type 0 was a request without a cluster id (before cluster
+ * ids); it is refused.
  */
 final class RaftFrames {
   static final String SERVICE = "linkbridge.raft.v1.RaftTransport";
@@ -28,6 +29,8 @@ final class RaftFrames {
   static final byte ERROR = 2;
   static final byte REFUSED = 3;
   static final byte REQUEST = 4;
+  /** The receiver has no handler for the subject (it is starting or stopping); older brokers read it as ERROR. */
+  static final byte NO_HANDLER = 5;
 
   static final MethodDescriptor<byte[], byte[]> EXCHANGE = MethodDescriptor.<byte[], byte[]>newBuilder()
       .setType(MethodDescriptor.MethodType.BIDI_STREAMING)

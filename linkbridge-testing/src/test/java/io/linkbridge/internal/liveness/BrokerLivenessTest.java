@@ -43,7 +43,7 @@ class BrokerLivenessTest {
   private final FakeEngine engine = new FakeEngine();
   private final RegistryStateMachine sm = new RegistryStateMachine();
   private final List<RegistryCommand> proposed = new ArrayList<>();
-  private final BrokerLiveness liveness = new BrokerLiveness("b1", engine, new FakeRegistry(), stalls, TIMEOUT);
+  private final BrokerLiveness liveness = new BrokerLiveness("b1", engine, new FakeRegistry(), this::commitAtOnce, stalls, TIMEOUT);
 
   @BeforeEach
   void agentsOnEveryBroker() {
@@ -260,12 +260,13 @@ class BrokerLivenessTest {
   }
 
   /** Commits at once, in the engine's current term. */
+  private CompletableFuture<CommandResult> commitAtOnce(RegistryCommand command) {
+    proposed.add(command);
+    return CompletableFuture.completedFuture(sm.applyAll(engine.term, List.of(command)).get(0));
+  }
+
+  /** Reads the state machine. */
   private final class FakeRegistry implements Registry {
-    @Override
-    public CompletableFuture<CommandResult> execute(RegistryCommand command) {
-      proposed.add(command);
-      return CompletableFuture.completedFuture(sm.applyAll(engine.term, List.of(command)).get(0));
-    }
 
     @Override
     public List<AgentInfo> agents() {

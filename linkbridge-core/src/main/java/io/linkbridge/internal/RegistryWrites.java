@@ -1,0 +1,21 @@
+package io.linkbridge.internal;
+
+import io.linkbridge.registry.CommandResult;
+import io.linkbridge.registry.RegistryCommand;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Submits raw registry commands through the log: the write path under {@link io.linkbridge.Registry}
+ * and {@link io.linkbridge.spi.AgentRegistrar}, for the broker's own decisions (broker liveness,
+ * consistency marks, announcements) and for tests. Not API: embedders cannot reach it, so they
+ * cannot forge a leader's decision. Thread-safe.
+ */
+public interface RegistryWrites {
+
+  /**
+   * Proposes {@code command}; completes with its result once committed and applied on this broker,
+   * on a write-callbacks thread, or fails ({@link io.linkbridge.NoQuorumException},
+   * {@link io.linkbridge.WriteLimitException}, {@link io.linkbridge.LinkBridgeException}).
+   */
+  CompletableFuture<CommandResult> submit(RegistryCommand command);
+}
