@@ -109,6 +109,33 @@ class DiscoveryServiceTest {
   }
 
   @Test
+  void garbageForARequest_isInvalidArgument_andTheBrokerGoesOnServing() {
+    io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+      @Override
+      public java.io.InputStream stream(byte[] value) {
+        return new java.io.ByteArrayInputStream(value);
+      }
+
+      @Override
+      public byte[] parse(java.io.InputStream stream) {
+        try {
+          return stream.readAllBytes();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+    io.grpc.MethodDescriptor<byte[], byte[]> raw = DiscoveryServiceGrpc.getDiscoverMethod().toBuilder(bytes, bytes).build();
+    byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07};
+    assertThatThrownBy(() -> io.grpc.stub.ClientCalls.blockingUnaryCall(channel, raw, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), garbage))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("linkbridge.v1.DiscoveryService/Discover", "not a valid protobuf message");
+        });
+    assertThat(discovery.listServices(ListServicesRequest.getDefaultInstance()).getServicesList()).isEmpty();
+  }
+
+  @Test
   void getAlternatives_ofAServiceWithNoInstance_isNotFound_ofOneWithNoOtherIsEmpty() {
     assertThatThrownBy(() -> discovery.getAlternatives(GetAlternativesRequest.newBuilder().setService("greeter").build()))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {

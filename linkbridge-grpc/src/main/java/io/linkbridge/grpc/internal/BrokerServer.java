@@ -58,9 +58,9 @@ public final class BrokerServer implements BrokerTransport {
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-        .addService(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.watches()),
-            new ClientSessionInterceptor(context.clients())))
-        .addService(agents)
+        .addService(MalformedRequestGuard.guard(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.watches()),
+            new ClientSessionInterceptor(context.clients()))))
+        .addService(MalformedRequestGuard.guard(agents.bindService()))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(reflectionV1Alpha())
