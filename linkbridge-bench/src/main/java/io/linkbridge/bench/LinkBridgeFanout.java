@@ -7,18 +7,15 @@ import io.linkbridge.LinkBridgeClient;
 import io.linkbridge.ServiceInstance;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * Three Link Bridge brokers in this JVM serving their gRPC API; the watchers are {@link LinkBridgeClient}
@@ -105,7 +102,7 @@ final class LinkBridgeFanout implements FanoutTarget {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (int k = 0; k < keys.size(); k++) {
       String key = keys.get(k);
-      agentProcesses.put(key, new ProcessBuilder(java, "-Xmx48m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classPath(),
+      agentProcesses.put(key, new ProcessBuilder(java, "-Xmx48m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", io.linkbridge.testing.JavaCommand.classPath(LinkBridgeFanout.class),
           BenchAgentMain.class.getName(), "agent-" + key, key, cluster.apis.get(k % 3), cluster.apis.get((k + 1) % 3))
           .redirectError(dir.resolve("agent-" + key + ".log").toFile()).start());
     }
@@ -117,14 +114,6 @@ final class LinkBridgeFanout implements FanoutTarget {
         throw new IllegalStateException("agent process for " + key + " did not register (" + line + "); see " + dir);
       }
     }
-  }
-
-  private static String classPath() {
-    if (LinkBridgeFanout.class.getClassLoader() instanceof URLClassLoader u) { // exec:java runs us in its own class loader
-      return Arrays.stream(u.getURLs()).map(url -> Path.of(java.net.URI.create(url.toString())).toString())
-          .collect(Collectors.joining(java.io.File.pathSeparator));
-    }
-    return System.getProperty("java.class.path");
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.ShutdownConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -21,9 +22,10 @@ import java.util.stream.Collectors;
 /**
  * A broker in its own JVM, driven over stdin/stdout by {@link BrokerProcess}, so tests can kill it with
  * SIGKILL. Arguments: {@code id dataDir [api=host:port] [electionTimeout=1500ms] [heartbeatInterval=100ms]
- * [agentTimeout=400ms] peer=host:port...} (the consensus and transport
+ * [agentTimeout=400ms] [gracePeriod=30s] peer=host:port...} (the consensus and transport
  * providers on the class path are found as usual). Commands, one a line:
- * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}. Exits when stdin closes.
+ * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}, {@code shutdown} (graceful; answers
+ * {@code terminated}). Exits when stdin closes.
  */
 public final class BrokerMain {
   private static final PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
@@ -37,6 +39,7 @@ public final class BrokerMain {
     Duration election = Duration.ofMillis(500);
     Duration heartbeat = Duration.ofMillis(100);
     Duration agentTimeout = null;
+    Duration gracePeriod = null;
     for (int i = 2; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       switch (kv[0]) {
@@ -44,6 +47,7 @@ public final class BrokerMain {
         case "electionTimeout" -> election = Durations.parse(kv[0], kv[1]);
         case "heartbeatInterval" -> heartbeat = Durations.parse(kv[0], kv[1]);
         case "agentTimeout" -> agentTimeout = Durations.parse(kv[0], kv[1]);
+        case "gracePeriod" -> gracePeriod = Durations.parse(kv[0], kv[1]);
         default -> {
           peers.add(Peer.of(kv[0], kv[1]));
           if (kv[0].equals(id)) {
@@ -59,6 +63,9 @@ public final class BrokerMain {
     }
     if (api != null) {
       builder.address(api);
+    }
+    if (gracePeriod != null) {
+      builder.shutdown(ShutdownConfig.DEFAULT.withGracePeriod(gracePeriod));
     }
     Node node = builder.start();
     node.ready().get(60, TimeUnit.SECONDS);
@@ -77,6 +84,11 @@ public final class BrokerMain {
           startWriter(node, cmd[1], writing);
         }
         case "stop" -> writing.set(false);
+        case "shutdown" -> { // graceful: agents and watchers move, then the broker leaves; answers once terminated
+          node.shutdown();
+          node.awaitTermination(Duration.ofMinutes(2));
+          send("terminated");
+        }
         default -> send("error unknown command " + line);
       }
     }

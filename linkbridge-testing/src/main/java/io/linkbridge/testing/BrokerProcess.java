@@ -99,6 +99,11 @@ public final class BrokerProcess implements AutoCloseable {
     return new Status(f[1], Boolean.parseBoolean(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), Integer.parseInt(f[5]));
   }
 
+  /** Shuts the broker down gracefully (agents and watchers move first) and returns once it has terminated (at most 30s). */
+  public void shutdownGracefully() {
+    ask("shutdown", "terminated");
+  }
+
   public Set<String> ids() {
     String reply = ask("ids", "ids");
     Set<String> ids = ConcurrentHashMap.newKeySet();

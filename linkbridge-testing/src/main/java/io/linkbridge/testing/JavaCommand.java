@@ -1,6 +1,11 @@
 package io.linkbridge.testing;
 
+import java.io.File;
+import java.net.URI;
+import java.net.URLClassLoader;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,9 +19,20 @@ public final class JavaCommand {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx" + maxHeap);
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(classPath(main));
     cmd.add(main.getName());
     cmd.addAll(args);
     return cmd;
+  }
+
+  /**
+   * The class path {@code main} was loaded from: the JVM's, or that of the class loader a launcher
+   * such as {@code mvn exec:java} runs it in.
+   */
+  public static String classPath(Class<?> main) {
+    if (main.getClassLoader() instanceof URLClassLoader u && u.getURLs().length > 0) {
+      return Arrays.stream(u.getURLs()).map(url -> Path.of(URI.create(url.toString())).toString()).collect(Collectors.joining(File.pathSeparator));
+    }
+    return System.getProperty("java.class.path");
   }
 }
