@@ -53,7 +53,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(NodeLeakCheck.class)
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
-class GracefulShutdownTest {
+class BrokerLeavingTest {
   private static final int CLIENTS = 10;
 
   @TempDir Path dir;
@@ -217,7 +217,7 @@ class GracefulShutdownTest {
 
     long calls = watchers.stream().mapToLong(w -> w.calls.get()).sum();
     long failed = watchers.stream().mapToLong(w -> w.failures.get()).sum();
-    System.out.printf("GracefulShutdownTest: shutdown took %d ms; %d calls, %d failed; %d updates written%n", tookMillis, calls, failed, seq.get());
+    System.out.printf("BrokerLeavingTest: shutdown took %d ms; %d calls, %d failed; %d updates written%n", tookMillis, calls, failed, seq.get());
     assertThat(failed).as("failed calls").isZero();
     long last = cluster.node(1).registry().revision();
     for (Watcher w : watchers) {
