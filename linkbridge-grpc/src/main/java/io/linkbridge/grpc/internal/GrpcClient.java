@@ -29,7 +29,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -70,7 +72,9 @@ public final class GrpcClient implements LinkBridgeClient {
     id.put(ClientSessionInterceptor.CLIENT_ID, UUID.randomUUID().toString()); // one session per client on each broker
     this.identity = MetadataUtils.newAttachHeadersInterceptor(id);
     this.retries = Executors.newSingleThreadScheduledExecutor(named("linkbridge-client-retries"));
-    this.callbacks = Executors.newCachedThreadPool(named("linkbridge-client-callbacks"));
+    // after close(), gRPC's last callbacks of cancelled calls are dropped instead of failing in its threads
+    this.callbacks = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        named("linkbridge-client-callbacks"), new ThreadPoolExecutor.DiscardPolicy());
     this.checkPeriodNanos = spec.watchProgressInterval().toNanos() / 2;
     retries.scheduleWithFixedDelay(this::checkWatches, checkPeriodNanos, checkPeriodNanos, TimeUnit.NANOSECONDS);
   }

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A client's watch of one service. It asks its broker for a PROGRESS event every progress interval,
- * so a stream silent for {@link GrpcClient#SILENT_INTERVALS} intervals is a lost broker. When a stream
+ * so a stream silent for {@link GrpcClient#SILENT_INTERVALS} intervals is a lost broker (a new stream
+ * gets the call timeout for its first message if that is longer: it may have to connect first). When a stream
  * fails it reopens on the next broker with the last revision it delivered, so the listener sees every
  * change once, in order; if that broker does not have the revision (OUT_OF_RANGE) it starts over with
  * a fresh SNAPSHOT. A broker that announces it leaves (BROKER_LEAVING) is left at once, which is no
@@ -37,6 +38,7 @@ final class WatchSession implements Watch {
   private final StateListener states;
   private final Consumer<WatchSession> onClose;
   private final long silenceNanos;
+  private final long firstAnswerNanos;
   private final Object lock = new Object();
   private final Object delivery = new Object();
   private volatile long lastRevision;
@@ -59,6 +61,7 @@ final class WatchSession implements Watch {
     this.states = states;
     this.onClose = onClose;
     this.silenceNanos = client.spec().watchProgressInterval().toNanos() * GrpcClient.SILENT_INTERVALS;
+    this.firstAnswerNanos = Math.max(silenceNanos, client.spec().callTimeout().toNanos()); // a new stream also connects
     this.backoff = new Backoff(client.spec().failover().retryInterval(), client.spec().failover().maxRetryInterval());
   }
 
@@ -213,9 +216,11 @@ final class WatchSession implements Watch {
     synchronized (lock) {
       a = attempt;
     }
-    if (a != null && nowNanos - a.lastHeardNanos > silenceNanos) {
+    long window = a == null || a.heard ? silenceNanos : firstAnswerNanos;
+    if (a != null && nowNanos - a.lastHeardNanos > window) {
       ended(a, Status.UNAVAILABLE.withDescription("broker " + client.broker(a.broker) + " sent nothing for "
-          + TimeUnit.NANOSECONDS.toMillis(silenceNanos) + "ms (" + GrpcClient.SILENT_INTERVALS + " progress intervals): taken for lost"));
+          + TimeUnit.NANOSECONDS.toMillis(window) + "ms (" + (a.heard ? GrpcClient.SILENT_INTERVALS + " progress intervals" : "the call timeout")
+          + "): taken for lost"));
       a.cancel("no message within " + GrpcClient.SILENT_INTERVALS + " progress intervals");
     }
   }
