@@ -36,8 +36,8 @@ public interface LinkBridgeClient extends AutoCloseable {
 
   /**
    * Watches {@code service} as {@link #watch(String, Consumer)}, and tells {@code states} each time the
-   * watch connects, reconnects or ends, with the cause of a failure; both run on the same client
-   * thread, one call at a time, in order, and must not block.
+   * watch connects, reconnects or ends, with the cause of a failure; both run on client threads, one
+   * call at a time, and must not block.
    */
   Watch watch(String service, Consumer<InstanceEvent> listener, Watch.StateListener states);
 

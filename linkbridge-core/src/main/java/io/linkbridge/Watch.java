@@ -26,8 +26,9 @@ public interface Watch extends AutoCloseable {
   }
 
   /**
-   * Told each time a watch changes {@link State}. Runs on the client thread that delivers the watch's
-   * events, one call at a time and in order with them; must not block.
+   * Told each time a watch changes {@link State}, and again after every failed reconnect attempt.
+   * Runs on a client thread ({@code linkbridge-client-callbacks} or {@code linkbridge-client-retries}),
+   * never at the same time as another call for this watch (state or event); must not block.
    */
   @FunctionalInterface
   interface StateListener {
