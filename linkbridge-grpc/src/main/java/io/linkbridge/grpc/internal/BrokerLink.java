@@ -35,8 +35,8 @@ final class BrokerLink {
     /** The stream broke or the broker ended it (not after {@link #close()}). */
     void lost(BrokerLink link);
 
-    /** The broker shuts down; {@code others} are the other brokers' API addresses. */
-    void leaving(BrokerLink link, List<String> others);
+    /** The broker shuts down within {@code graceMillis}; {@code others} are the other brokers' API addresses. */
+    void leaving(BrokerLink link, List<String> others, long graceMillis);
   }
 
   private final HostAndPort broker;
@@ -75,7 +75,7 @@ final class BrokerLink {
           }
         } else if (m.hasBrokerLeaving() && !leaving) {
           leaving = true;
-          events.leaving(BrokerLink.this, m.getBrokerLeaving().getBrokersList());
+          events.leaving(BrokerLink.this, m.getBrokerLeaving().getBrokersList(), m.getBrokerLeaving().getGracePeriodMillis());
         }
       }
 
