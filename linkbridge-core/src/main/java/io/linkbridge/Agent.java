@@ -18,7 +18,11 @@ import java.util.List;
  * }</pre>
  *
  * <p>It holds a stream to up to two brokers at once; when one is lost it connects to the next broker
- * of its list and registers again (idempotent: no duplicates). Thread-safe.
+ * of its list and registers again (idempotent: no duplicates), with jittered waits from
+ * {@link AgentBuilder#retryInterval} doubling to {@link AgentBuilder#maxRetryInterval} between failed
+ * attempts. A broker that says it leaves, or that sends nothing for three of its ping intervals, is
+ * replaced make-before-break: the agent registers with another broker first, then ends the old
+ * stream, so it stays attached throughout. Thread-safe; no method waits behind a reconnect.
  */
 public interface Agent extends AutoCloseable {
 

@@ -16,11 +16,17 @@ import java.util.ServiceLoader;
 public final class AgentBuilder {
   /** Default time a start or a reconnect waits for a broker before trying the next one. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /** Default first wait between reconnect attempts. */
+  public static final Duration DEFAULT_RETRY_INTERVAL = Duration.ofMillis(500);
+  /** Default longest wait between reconnect attempts. */
+  public static final Duration DEFAULT_MAX_RETRY_INTERVAL = Duration.ofSeconds(5);
 
   private String id;
   private final List<HostAndPort> brokers = new ArrayList<>();
   private final List<ServiceInstance> instances = new ArrayList<>();
   private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+  private Duration retryInterval = DEFAULT_RETRY_INTERVAL;
+  private Duration maxRetryInterval = DEFAULT_MAX_RETRY_INTERVAL;
   private AgentProvider provider;
 
   AgentBuilder() {}
@@ -56,6 +62,30 @@ public final class AgentBuilder {
     return this;
   }
 
+  /**
+   * The first wait between two attempts to reach a broker when the agent holds fewer streams than it
+   * wants (at least 10ms; default 500ms). Each further wait doubles up to {@link #maxRetryInterval},
+   * shortened by a random 0..20% so that agents that lost the same broker do not return in lock-step.
+   */
+  public AgentBuilder retryInterval(Duration interval) {
+    Objects.requireNonNull(interval, "retryInterval");
+    if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+      throw new IllegalArgumentException("retryInterval must be at least 10ms, was " + Durations.format(interval));
+    }
+    this.retryInterval = interval;
+    return this;
+  }
+
+  /** The longest wait between reconnect attempts (at least {@link #retryInterval}, checked by {@link #start()}; default 5s). */
+  public AgentBuilder maxRetryInterval(Duration interval) {
+    Objects.requireNonNull(interval, "maxRetryInterval");
+    if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+      throw new IllegalArgumentException("maxRetryInterval must be at least 10ms, was " + Durations.format(interval));
+    }
+    this.maxRetryInterval = interval;
+    return this;
+  }
+
   /** The agent implementation to use instead of the one found with {@link ServiceLoader}. */
   public AgentBuilder provider(AgentProvider provider) {
     this.provider = Objects.requireNonNull(provider, "provider");
@@ -67,6 +97,7 @@ public final class AgentBuilder {
    * committed.
    *
    * @throws IllegalStateException naming the missing setting
+   * @throws IllegalArgumentException when maxRetryInterval is shorter than retryInterval
    * @throws LinkBridgeException when no broker accepted the registration (the message says why)
    */
   public Agent start() {
@@ -75,6 +106,10 @@ public final class AgentBuilder {
     }
     if (brokers.isEmpty()) {
       throw new IllegalStateException("brokers are not set: call brokers(\"host:port\", ...) before start()");
+    }
+    if (maxRetryInterval.compareTo(retryInterval) < 0) {
+      throw new IllegalArgumentException("maxRetryInterval (" + Durations.format(maxRetryInterval) + ") must be at least retryInterval ("
+          + Durations.format(retryInterval) + ")");
     }
     List<ServiceInstance> owned = new ArrayList<>();
     for (ServiceInstance i : instances) {
@@ -88,12 +123,13 @@ public final class AgentBuilder {
       }
       p = it.next();
     }
-    return p.start(new AgentSpec(id, brokers, owned, connectTimeout));
+    return p.start(new AgentSpec(id, brokers, owned, connectTimeout, retryInterval, maxRetryInterval));
   }
 
   @Override
   public String toString() {
     return "AgentBuilder{id=" + id + ", brokers=" + brokers + ", instances=" + instances.size() + ", connectTimeout="
-        + Durations.format(connectTimeout) + "}";
+        + Durations.format(connectTimeout) + ", retryInterval=" + Durations.format(retryInterval) + ", maxRetryInterval="
+        + Durations.format(maxRetryInterval) + "}";
   }
 }

@@ -11,9 +11,13 @@ import java.util.ServiceLoader;
 
 /** Configures a {@link LinkBridgeClient}. Setters check their argument at once; not thread-safe; reusable. */
 public final class ClientBuilder {
+  /** The default {@link #watchProgressInterval}: one second, so a silent broker is left within three. */
+  public static final Duration DEFAULT_WATCH_PROGRESS_INTERVAL = Duration.ofSeconds(1);
+
   private final List<HostAndPort> brokers = new ArrayList<>();
   private FailoverConfig failover = FailoverConfig.DEFAULT;
   private Duration callTimeout = Duration.ofSeconds(5);
+  private Duration watchProgressInterval = DEFAULT_WATCH_PROGRESS_INTERVAL;
   private ClientProvider provider;
 
   ClientBuilder() {}
@@ -42,6 +46,21 @@ public final class ClientBuilder {
     return this;
   }
 
+  /**
+   * How long a watch stream may stay idle before the broker sends a progress event (100ms..10m;
+   * default 1s). A watch whose broker sends nothing for three intervals takes it for lost (frozen,
+   * or a half-open connection) and reopens on the next broker from its last revision. Shorter finds
+   * a silent broker sooner at the cost of one small message per interval and watch.
+   */
+  public ClientBuilder watchProgressInterval(Duration interval) {
+    Objects.requireNonNull(interval, "watchProgressInterval");
+    if (interval.compareTo(Duration.ofMillis(100)) < 0 || interval.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new IllegalArgumentException("watchProgressInterval must be in 100ms..10m, was " + Durations.format(interval));
+    }
+    this.watchProgressInterval = interval;
+    return this;
+  }
+
   /** The client implementation to use instead of the one found with {@link ServiceLoader}. */
   public ClientBuilder provider(ClientProvider provider) {
     this.provider = Objects.requireNonNull(provider, "provider");
@@ -61,6 +80,12 @@ public final class ClientBuilder {
       }
       p = it.next();
     }
-    return p.connect(new ClientSpec(brokers, failover, callTimeout));
+    return p.connect(new ClientSpec(brokers, failover, callTimeout, watchProgressInterval));
+  }
+
+  @Override
+  public String toString() {
+    return "ClientBuilder{brokers=" + brokers + ", failover=" + failover + ", callTimeout=" + Durations.format(callTimeout)
+        + ", watchProgressInterval=" + Durations.format(watchProgressInterval) + "}";
   }
 }

@@ -12,7 +12,13 @@ import java.util.function.Consumer;
  */
 public interface LinkBridgeClient extends AutoCloseable {
 
-  /** The instances of {@code service} that take calls. */
+  /**
+   * The instances of {@code service} that take calls.
+   *
+   * @throws IllegalArgumentException for a bad service name
+   * @throws BrokerCallException when no broker answered within the {@link FailoverConfig}, or one
+   *     refused the request (its status and the brokers tried are in the exception)
+   */
   List<ServiceInstance> discover(String service);
 
   /** Instances of {@code service} that take calls, other than the given ids. */
@@ -20,9 +26,20 @@ public interface LinkBridgeClient extends AutoCloseable {
 
   /**
    * Watches {@code service}: first a {@link InstanceEvent.Type#SNAPSHOT}, then every change in order.
-   * {@code listener} runs on a client thread, one event at a time, and must not block.
+   * {@code listener} runs on a client thread ({@code linkbridge-client-callbacks}), one event at a
+   * time, and must not block. A watch that gives up only logs it; use
+   * {@link #watch(String, Consumer, Watch.StateListener)} to be told.
    */
-  Watch watch(String service, Consumer<InstanceEvent> listener);
+  default Watch watch(String service, Consumer<InstanceEvent> listener) {
+    return watch(service, listener, (state, cause) -> {});
+  }
+
+  /**
+   * Watches {@code service} as {@link #watch(String, Consumer)}, and tells {@code states} each time the
+   * watch connects, reconnects or ends, with the cause of a failure; both run on client threads, one
+   * call at a time, and must not block.
+   */
+  Watch watch(String service, Consumer<InstanceEvent> listener, Watch.StateListener states);
 
   /** The broker ({@code host:port}) the client uses now. */
   String currentBroker();

@@ -10,8 +10,10 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.Agent;
 import io.linkbridge.InstanceState;
 import io.linkbridge.LinkBridgeException;
+import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * SERVING registers it UP; NOT_SERVING (or UNKNOWN) drains it, so watchers are told with the
  * alternatives; no answer for {@code unreachableAfter} checks in a row deregisters it. Each
  * {@link #check()} asks once and then moves the registration toward what it saw, so a change the
- * brokers could not take is retried at the next check. Called from one thread at a time.
+ * brokers could not take is retried at the next check; a refusal of the registry that no retry can
+ * fix (another agent owns the instance id, a field breaks a rule) is handed to the sidecar, which
+ * stops. Called from one thread at a time.
  */
 final class HealthFollower {
   private static final Logger log = LoggerFactory.getLogger(HealthFollower.class);
@@ -30,11 +34,14 @@ final class HealthFollower {
   private final SidecarConfig config;
   private final ManagedChannel channel;
   private final String name;
+  private final Consumer<RegistrationRejectedException> refused;
   private int failures;
   private String lastFailure;
 
-  HealthFollower(SidecarConfig.Checked checked, Agent agent, SidecarConfig config) {
+  /** {@code refused} is told when the registry refuses the instance for good (its id is another agent's, ...). */
+  HealthFollower(SidecarConfig.Checked checked, Agent agent, SidecarConfig config, Consumer<RegistrationRejectedException> refused) {
     this.checked = checked;
+    this.refused = refused;
     this.agent = agent;
     this.config = config;
     this.name = checked.instance().service() + "/" + checked.instance().id();
@@ -56,6 +63,12 @@ final class HealthFollower {
         default -> throw new AssertionError(target);
       }
       log.info("{} is {}: {}", name, target.reason, target == Target.GONE ? "deregistered" : "registered " + target.state);
+    } catch (RegistrationRejectedException e) {
+      if (e.reason() == RegistrationRejectedException.Reason.AGENT_DEAD) { // the agent attaches again: a later check can succeed
+        log.warn("{} is {} but the brokers did not take the change ({}); retrying at the next check", name, target.reason, e.getMessage());
+      } else {
+        refused.accept(e); // retrying cannot help: another agent owns the id, or the instance breaks a rule
+      }
     } catch (LinkBridgeException e) {
       log.warn("{} is {} but the brokers did not take the change ({}); retrying at the next check", name, target.reason, e.getMessage());
     }

@@ -1,10 +1,12 @@
 package io.linkbridge.agent;
 
 import io.linkbridge.Agent;
+import io.linkbridge.AgentBuilder;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.RegistrationRejectedException;
+import io.linkbridge.internal.Backoff;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -34,6 +36,7 @@ public final class Sidecar {
   private final ScheduledExecutorService checks;
   private final List<HealthFollower> followers = new ArrayList<>();
   private volatile boolean shuttingDown;
+  private volatile RegistrationRejectedException refusal;
   private Agent agent;
 
   public Sidecar(SidecarConfig config) {
@@ -46,10 +49,12 @@ public final class Sidecar {
   }
 
   /**
-   * Connects to the brokers (retrying every connect timeout while none answers), then checks every
-   * instance every health interval until {@link #shutdown()}; returns when shut down.
+   * Connects to the brokers (retrying with jittered waits from 500ms doubling up to the connect
+   * timeout while none answers), then checks every instance every health interval until
+   * {@link #shutdown()}; returns when shut down.
    *
-   * @throws RegistrationRejectedException when the brokers refuse the agent
+   * @throws RegistrationRejectedException when the brokers refuse the agent or one of its instances
+   *     for good (an instance id another agent owns); the agent has left the brokers by then
    */
   public void run() throws InterruptedException {
     Agent started = connect();
@@ -63,7 +68,7 @@ public final class Sidecar {
       }
       agent = started;
       for (SidecarConfig.Checked c : config.instances()) {
-        HealthFollower f = new HealthFollower(c, started, config);
+        HealthFollower f = new HealthFollower(c, started, config, this::refused);
         followers.add(f);
         checks.scheduleWithFixedDelay(() -> {
           try {
@@ -76,18 +81,39 @@ public final class Sidecar {
     }
     log.info("Agent {} follows the health of {} instance(s)", config.agentId(), config.instances().size());
     stopped.await();
+    RegistrationRejectedException r = refusal;
+    if (r != null) {
+      throw r;
+    }
+  }
+
+  /** The registry refused an instance for good: stop (shutdown() leaves the brokers cleanly) and let run() throw. */
+  private void refused(RegistrationRejectedException e) {
+    synchronized (this) {
+      if (refusal != null) {
+        return;
+      }
+      refusal = e;
+    }
+    log.error("Agent {} stops: {}", config.agentId(), e.getMessage());
+    Thread stopper = new Thread(this::shutdown, "linkbridge-sidecar-refused");
+    stopper.setDaemon(true);
+    stopper.start(); // not on the health thread: shutdown() waits for the health threads to end
   }
 
   private Agent connect() throws InterruptedException {
     String[] brokers = config.brokers().stream().map(HostAndPort::toString).toArray(String[]::new);
+    Backoff backoff = new Backoff(AgentBuilder.DEFAULT_RETRY_INTERVAL, config.connectTimeout().compareTo(AgentBuilder.DEFAULT_RETRY_INTERVAL) < 0
+        ? AgentBuilder.DEFAULT_RETRY_INTERVAL : config.connectTimeout());
     while (!shuttingDown) {
       try {
         return LinkBridge.agent().id(config.agentId()).brokers(brokers).connectTimeout(config.connectTimeout()).start();
       } catch (RegistrationRejectedException e) {
         throw e;
       } catch (LinkBridgeException e) {
-        log.warn("Agent {} found no broker ({}); retrying in {} ms", config.agentId(), e.getMessage(), config.connectTimeout().toMillis());
-        if (stopped.await(config.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+        long wait = backoff.nextDelayMillis();
+        log.warn("Agent {} found no broker ({}); retrying in {} ms", config.agentId(), e.getMessage(), wait);
+        if (stopped.await(wait, TimeUnit.MILLISECONDS)) {
           return null;
         }
       }

@@ -69,6 +69,27 @@ class ClientFailoverTest {
   }
 
   @Test
+  void defaultFailover_brokerDies_discoverAndTheWatchMoveOnWithoutLosingAnEvent() {
+    brokers.get(1).registry().register(order(1)).join();
+    try (LinkBridgeClient client = LinkBridge.client().brokers(api.toArray(String[]::new)).build()) { // FailoverConfig.DEFAULT
+      List<InstanceEvent> events = new CopyOnWriteArrayList<>();
+      List<Watch.State> states = new CopyOnWriteArrayList<>();
+      Watch watch = client.watch("orders", events::add, (state, cause) -> states.add(state));
+      await().atMost(Duration.ofSeconds(5)).until(() -> client.discover("orders").size() == 1 && watch.state() == Watch.State.WATCHING);
+
+      brokers.get(0).shutdownNow(); // the broker holding both
+      brokers.get(1).registry().register(order(2)).join();
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.discover("orders").size() == 2);
+      await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(e -> e.instance() != null && e.instance().id().equals("o2")));
+      assertThat(client.currentBroker()).isNotEqualTo(api.get(0));
+      assertThat(watch.state()).isEqualTo(Watch.State.WATCHING);
+      assertThat(states).contains(Watch.State.RECONNECTING).doesNotContain(Watch.State.CLOSED);
+      assertThat(events.stream().map(InstanceEvent::revision).toList()).isSorted().doesNotHaveDuplicates();
+    }
+  }
+
+  @Test
   void brokerDiesUnderAWatch_watchResumesOnTheNextBroker_noEventLostRepeatedOrReordered() throws Exception {
     brokers.get(1).registry().register(order(0)).join();
     try (LinkBridgeClient client = LinkBridge.client().brokers(api.toArray(String[]::new)).failover(FAILOVER).build()) {

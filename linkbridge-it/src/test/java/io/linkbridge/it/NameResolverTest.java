@@ -108,6 +108,32 @@ class NameResolverTest {
   }
 
   @Test
+  void allBrokersDownForSeconds_aLongLivedChannelRecovers_aNewInstanceGetsCalls() {
+    try (Agent first = LinkBridge.agent().id("agent-a").brokers(cluster.api(0), cluster.api(1), cluster.api(2)).register(greeter(0)).start()) {
+      channel = Grpc.newChannelBuilder("linkbridge:///greeter?brokers=" + cluster.api(0) + "," + cluster.api(1) + "," + cluster.api(2),
+          InsecureChannelCredentials.create()).defaultLoadBalancingPolicy("round_robin").build();
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> assertThat(call(5)[0]).isEqualTo(5));
+      assertThat(first.connectedBrokers()).hasSize(2);
+
+      for (int i = 0; i < 3; i++) {
+        cluster.kill(i);
+      }
+      // longer than the old resolver's give-up (3 retries, about 3.7s): its channel never recovered
+      long downUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+      await().atMost(Duration.ofSeconds(20)).until(() -> System.nanoTime() >= downUntil);
+      for (int i = 0; i < 3; i++) {
+        cluster.start(i); // all at once: one alone has no quorum
+      }
+      cluster.awaitReady();
+
+      try (Agent second = LinkBridge.agent().id("agent-b").brokers(cluster.api(1), cluster.api(2)).register(greeter(1)).start()) {
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> assertThat(call(10)[1]).isPositive());
+        assertThat(second.connectedBrokers()).isNotEmpty();
+      }
+    }
+  }
+
+  @Test
   void oneBrokerAsTheAuthority_resolves() {
     try (Agent agent = LinkBridge.agent().id("agent-a").brokers(cluster.api(0)).register(greeter(1)).start()) {
       channel = Grpc.newChannelBuilder("linkbridge://" + cluster.api(1) + "/greeter", InsecureChannelCredentials.create()).build();

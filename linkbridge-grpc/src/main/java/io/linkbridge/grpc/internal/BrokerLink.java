@@ -2,7 +2,6 @@ package io.linkbridge.grpc.internal;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
@@ -22,27 +21,45 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 /**
  * One agent's stream to one broker: sends register, answers pings, and completes a future per
- * message when the broker acknowledges it (matched by the message's sequence). Reports its loss once to {@code onLost}.
+ * message when the broker acknowledges it (matched by the message's sequence). Remembers when it last
+ * heard from the broker and the ping interval the broker announced, so the agent can tell a silent
+ * broker. Reports its loss once to {@link Events#lost}, and a broker's BrokerLeaving to
+ * {@link Events#leaving}; both run on gRPC's callback threads. Thread-safe.
  */
 final class BrokerLink {
+  /** What a link tells its agent. Must not block. */
+  interface Events {
+    /** The stream broke or the broker ended it (not after {@link #close()}). */
+    void lost(BrokerLink link);
+
+    /** The broker shuts down within {@code graceMillis}; {@code others} are the other brokers' API addresses. */
+    void leaving(BrokerLink link, List<String> others, long graceMillis);
+  }
+
   private final HostAndPort broker;
   private final ManagedChannel channel;
   private final StreamObserver<AgentMessage> requests;
   private final Map<Long, CompletableFuture<Long>> awaitingAck = new ConcurrentHashMap<>(); // by message sequence
   private final AtomicLong sequence = new AtomicLong();
   private final CompletableFuture<Status> closed = new CompletableFuture<>();
+  private volatile long lastHeardNanos = System.nanoTime();
+  private volatile long pingIntervalMillis; // 0 until the broker announces one
+  private volatile boolean leaving;
 
-  BrokerLink(HostAndPort broker, Consumer<BrokerLink> onLost) {
+  BrokerLink(HostAndPort broker, Events events) {
     this.broker = broker;
-    this.channel = NettyChannelBuilder.forAddress(broker.host(), broker.port()).usePlaintext().build();
+    this.channel = BrokerChannels.open(broker, null);
     this.requests = AgentServiceGrpc.newStub(channel).connect(new StreamObserver<>() {
       @Override
       public void onNext(BrokerMessage m) {
+        lastHeardNanos = System.nanoTime();
         if (m.hasPing()) {
+          if (m.getPing().getIntervalMillis() > 0) {
+            pingIntervalMillis = m.getPing().getIntervalMillis();
+          }
           send(AgentMessage.newBuilder().setPong(Pong.newBuilder().setSequence(m.getPing().getSequence())).build());
         } else if (m.hasAck()) {
           Ack ack = m.getAck();
@@ -56,28 +73,65 @@ final class BrokerLink {
           if (f != null) {
             f.completeExceptionally(Status.fromCodeValue(nack.getCode()).withDescription(nack.getDescription()).asRuntimeException());
           }
+        } else if (m.hasBrokerLeaving() && !leaving) {
+          leaving = true;
+          events.leaving(BrokerLink.this, m.getBrokerLeaving().getBrokersList(), m.getBrokerLeaving().getGracePeriodMillis());
         }
       }
 
       @Override
       public void onError(Throwable t) {
-        lost(Status.fromThrowable(t), onLost);
+        if (ended(Status.fromThrowable(t))) {
+          events.lost(BrokerLink.this);
+        }
       }
 
       @Override
       public void onCompleted() {
-        lost(Status.UNAVAILABLE.withDescription("broker " + broker + " ended the stream"), onLost);
+        if (ended(Status.UNAVAILABLE.withDescription("broker " + broker + " ended the stream"))) {
+          events.lost(BrokerLink.this);
+        }
       }
     });
   }
 
-  private void lost(Status status, Consumer<BrokerLink> onLost) {
-    if (closed.complete(status)) {
-      awaitingAck.values().forEach(f -> f.completeExceptionally(status.asRuntimeException()));
-      awaitingAck.clear();
-      channel.shutdownNow();
-      onLost.accept(this);
+  /** Marks the link ended with {@code status} and fails what waits for an ack; false if it had ended already. */
+  private boolean ended(Status status) {
+    if (!closed.complete(status)) {
+      return false;
     }
+    failAwaiting(status);
+    channel.shutdownNow();
+    return true;
+  }
+
+  private void failAwaiting(Status status) {
+    for (Long seq : List.copyOf(awaitingAck.keySet())) {
+      CompletableFuture<Long> f = awaitingAck.remove(seq);
+      if (f != null) {
+        f.completeExceptionally(status.asRuntimeException());
+      }
+    }
+  }
+
+  /** When the broker last sent anything (System.nanoTime). */
+  long lastHeardNanos() {
+    return lastHeardNanos;
+  }
+
+  /** The agent itself stood still: restart the silence window. */
+  void heardNow() {
+    lastHeardNanos = System.nanoTime();
+  }
+
+  /** The ping interval the broker announced, or 0 if it did not (older brokers). */
+  long pingIntervalMillis() {
+    return pingIntervalMillis;
+  }
+
+  /** The broker said it shuts down. */
+  boolean isLeaving() {
+    return leaving;
   }
 
   HostAndPort broker() {
@@ -138,9 +192,10 @@ final class BrokerLink {
     }
   }
 
-  /** Ends the stream cleanly (the broker then detaches this agent) and releases the channel. */
+  /** Ends the stream cleanly (the broker then detaches this agent) and releases the channel; waits up to 2s. Idempotent. */
   void close() {
-    if (closed.complete(Status.OK)) {
+    if (closed.complete(Status.CANCELLED.withDescription("the agent closed its stream to broker " + broker))) {
+      failAwaiting(closed.join());
       synchronized (this) {
         try {
           requests.onCompleted();

@@ -2,7 +2,6 @@ package io.linkbridge.grpc.internal;
 
 import io.grpc.Status;
 import io.linkbridge.Agent;
-import io.linkbridge.HostAndPort;
 import io.linkbridge.InstanceState;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.RegistrationRejectedException;
@@ -15,42 +14,36 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gRPC agent: holds a registered stream to up to two brokers of its list. When one is lost it
- * connects to the next broker of the list, round robin, and registers again (idempotent), retrying
- * every connect timeout until it holds two again or shuts down.
+ * The gRPC agent: what it runs, and the writes that change it; its streams to brokers are
+ * {@link AgentLinks} (up to two, kept healthy, replaced make-before-break). {@code state} guards
+ * what the agent runs and its links and is never held across a network wait; {@code writes} only
+ * orders the caller's own register, drain and deregister, so none of them waits behind a reconnect.
  */
 public final class GrpcAgent implements Agent {
   private static final Logger log = LoggerFactory.getLogger(GrpcAgent.class);
-  private static final int LINKS = 2;
+  /** A broker silent for this many of its ping intervals is replaced. */
+  static final int SILENT_PINGS = AgentLinks.SILENT_PINGS;
 
   private final AgentSpec spec;
-  /** What the agent runs, by service and id, in registration order. Changed only under this object's lock. */
+  private final Object state = new Object();
+  private final ReentrantLock writes = new ReentrantLock();
+  /** What the agent runs, by service and id, in registration order; under {@code state}. */
   private final Map<String, ServiceInstance> instances = new LinkedHashMap<>();
-  private final List<BrokerLink> links = new CopyOnWriteArrayList<>();
-  private final ScheduledExecutorService reconnects;
-  private final AtomicBoolean shutdown = new AtomicBoolean();
-  private int nextCandidate;
+  private final AgentLinks links;
 
   private GrpcAgent(AgentSpec spec) {
     this.spec = spec;
     spec.instances().forEach(i -> instances.put(key(i.service(), i.id()), i));
-    this.reconnects = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "linkbridge-agent-" + spec.id());
-      t.setDaemon(true);
-      return t;
-    });
+    this.links = new AgentLinks(spec, state, () -> List.copyOf(instances.values()));
   }
 
   /** Connects to up to two brokers; returns once at least one acknowledged the registration. */
@@ -58,98 +51,21 @@ public final class GrpcAgent implements Agent {
     GrpcAgent agent = new GrpcAgent(spec);
     List<String> failures = new ArrayList<>();
     try {
-      for (int tried = 0; tried < spec.brokers().size() && agent.links.size() < LINKS; tried++) {
-        String failure = agent.connectNext();
+      for (int tried = 0; tried < spec.brokers().size() && agent.links.registered() < 2; tried++) {
+        String failure = agent.links.connectNext(true);
         if (failure != null) {
           failures.add(failure);
         }
       }
-      if (agent.links.isEmpty()) {
+      if (agent.links.registered() == 0) {
         throw new LinkBridgeException("agent " + spec.id() + " could not register with any broker: " + String.join("; ", failures));
       }
     } catch (RuntimeException e) {
-      agent.abandon();
+      agent.shutdown(Duration.ZERO);
       throw e;
     }
-    if (agent.links.size() < LINKS) {
-      agent.scheduleReconnect(agent.retryDelayMillis());
-    }
+    agent.links.maintain();
     return agent;
-  }
-
-  /** Opens a link to the next broker not linked yet and registers; returns why it failed, or null. */
-  private synchronized String connectNext() {
-    List<HostAndPort> brokers = spec.brokers();
-    for (int i = 0; i < brokers.size(); i++) {
-      HostAndPort candidate = brokers.get(nextCandidate++ % brokers.size());
-      if (links.stream().anyMatch(l -> l.broker().equals(candidate))) {
-        continue;
-      }
-      BrokerLink link = new BrokerLink(candidate, this::lost);
-      try {
-        link.register(spec.id(), List.copyOf(instances.values())).get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        links.add(link);
-        log.info("Agent {} registered with broker {}", spec.id(), candidate);
-        return null;
-      } catch (TimeoutException e) {
-        link.close();
-        return candidate + ": no answer within " + spec.connectTimeout().toMillis() + "ms";
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        link.close();
-        return candidate + ": interrupted";
-      } catch (Exception e) {
-        link.close();
-        Status status = Status.fromThrowable(e);
-        if (status.getCode() == Status.Code.INVALID_ARGUMENT || status.getCode() == Status.Code.ALREADY_EXISTS) {
-          throw new LinkBridgeException("broker " + candidate + " refused agent " + spec.id() + ": " + status.getCode() + " " + status.getDescription());
-        }
-        return candidate + ": " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
-      }
-    }
-    return "no broker left to try";
-  }
-
-  /** A registered link broke (links that never registered are the connect attempt's business). */
-  private void lost(BrokerLink link) {
-    if (links.remove(link) && !shutdown.get()) {
-      log.warn("Agent {} lost broker {}; connecting to another", spec.id(), link.broker());
-      scheduleReconnect(0);
-    }
-  }
-
-  private long retryDelayMillis() {
-    return Math.max(100, Math.min(1000, spec.connectTimeout().toMillis()));
-  }
-
-  private void scheduleReconnect(long delayMillis) {
-    if (shutdown.get()) {
-      return;
-    }
-    try {
-      reconnects.schedule(() -> {
-        if (shutdown.get() || links.size() >= LINKS) {
-          return;
-        }
-        String failure = connectNext();
-        if (failure != null) {
-          log.debug("Agent {} could not connect: {}", spec.id(), failure);
-        }
-        if (links.size() < LINKS) {
-          scheduleReconnect(retryDelayMillis());
-        }
-      }, delayMillis, TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // shut down meanwhile
-    }
-  }
-
-  /** start() failed: stop every attempt and release what was opened. */
-  private void abandon() {
-    shutdown.set(true);
-    reconnects.shutdownNow();
-    links.forEach(BrokerLink::close);
-    links.clear();
   }
 
   @Override
@@ -159,49 +75,52 @@ public final class GrpcAgent implements Agent {
 
   @Override
   public List<String> connectedBrokers() {
-    return links.stream().filter(BrokerLink::isOpen).map(l -> l.broker().toString()).toList();
+    return links.connectedBrokers();
   }
 
   @Override
-  public synchronized List<ServiceInstance> instances() {
-    return List.copyOf(instances.values());
-  }
-
-  @Override
-  public synchronized void register(ServiceInstance instance) {
-    ServiceInstance owned = Objects.requireNonNull(instance, "instance").toBuilder().agentId(spec.id()).build();
-    String key = key(owned.service(), owned.id());
-    ServiceInstance previous = instances.put(key, owned);
-    try {
-      onEveryLink("register " + key, (link, elsewhere) -> link.update(owned, elsewhere));
-    } catch (RuntimeException e) {
-      if (previous == null) {
-        instances.remove(key);
-      } else {
-        instances.put(key, previous);
-      }
-      throw e;
+  public List<ServiceInstance> instances() {
+    synchronized (state) {
+      return List.copyOf(instances.values());
     }
   }
 
   @Override
-  public synchronized void drain(String service, String instanceId) {
-    register(owned(service, instanceId).withState(InstanceState.DRAINING));
+  public void register(ServiceInstance instance) {
+    ServiceInstance owned = Objects.requireNonNull(instance, "instance").toBuilder().agentId(spec.id()).build();
+    change("register " + key(owned.service(), owned.id()), key(owned.service(), owned.id()), owned, (link, elsewhere) -> link.update(owned, elsewhere));
   }
 
   @Override
-  public synchronized void deregister(String service, String instanceId) {
-    owned(service, instanceId);
-    onEveryLink("deregister " + key(service, instanceId), (link, elsewhere) -> link.deregister(service, instanceId, elsewhere));
-    instances.remove(key(service, instanceId));
+  public void drain(String service, String instanceId) {
+    writes.lock();
+    try {
+      register(owned(service, instanceId).withState(InstanceState.DRAINING));
+    } finally {
+      writes.unlock();
+    }
+  }
+
+  @Override
+  public void deregister(String service, String instanceId) {
+    writes.lock();
+    try {
+      owned(service, instanceId);
+      change("deregister " + key(service, instanceId), key(service, instanceId), null,
+          (link, elsewhere) -> link.deregister(service, instanceId, elsewhere));
+    } finally {
+      writes.unlock();
+    }
   }
 
   private ServiceInstance owned(String service, String instanceId) {
-    ServiceInstance i = instances.get(key(service, instanceId));
-    if (i == null) {
-      throw new IllegalArgumentException("agent " + spec.id() + " runs no instance " + key(service, instanceId) + "; it runs " + instances.keySet());
+    synchronized (state) {
+      ServiceInstance i = instances.get(key(service, instanceId));
+      if (i == null) {
+        throw new IllegalArgumentException("agent " + spec.id() + " runs no instance " + key(service, instanceId) + "; it runs " + instances.keySet());
+      }
+      return i;
     }
-    return i;
   }
 
   private static String key(String service, String instanceId) {
@@ -209,15 +128,48 @@ public final class GrpcAgent implements Agent {
   }
 
   /**
-   * Sends one change on every registered link, so that each broker re-attaches the agent with what it
-   * runs now: first on one link until committed, then on the others marked committed elsewhere, so
-   * they only record it (not waited for: the stream keeps the order). Succeeds when a broker committed it.
+   * Sets (or, with null, removes) one instance and sends the change on every link: first on one
+   * registered link until committed, then on the others marked committed elsewhere (not waited for:
+   * the stream keeps the order), and on links still registering as a write of their own, after their
+   * Register. On failure the agent is unchanged.
    */
-  private void onEveryLink(String what, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
-    if (shutdown.get()) {
-      throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
+  private void change(String what, String key, ServiceInstance next, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
+    writes.lock();
+    try {
+      ServiceInstance previous;
+      List<BrokerLink> registered;
+      List<BrokerLink> registering;
+      synchronized (state) {
+        if (links.isShutdown()) {
+          throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
+        }
+        previous = next == null ? instances.remove(key) : instances.put(key, next);
+        registered = links.open(); // healthy brokers first
+        registering = links.registering();
+      }
+      try {
+        onEveryLink(what, registered, send);
+      } catch (RuntimeException e) {
+        synchronized (state) {
+          if (previous == null) {
+            instances.remove(key);
+          } else {
+            instances.put(key, previous);
+          }
+        }
+        throw e;
+      }
+      registering.forEach(link -> send.apply(link, false).whenComplete((r, e) -> {
+        if (e != null) {
+          log.debug("Agent {}: broker {} did not take {} while registering ({})", spec.id(), link.broker(), what, e.toString());
+        }
+      }));
+    } finally {
+      writes.unlock();
     }
-    List<BrokerLink> open = links.stream().filter(BrokerLink::isOpen).toList();
+  }
+
+  private void onEveryLink(String what, List<BrokerLink> open, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
     if (open.isEmpty()) {
       throw new LinkBridgeException("agent " + spec.id() + " holds no broker stream now (it keeps reconnecting): cannot " + what + "; retry later");
     }
@@ -256,28 +208,22 @@ public final class GrpcAgent implements Agent {
       return link.broker() + ": no answer within " + spec.connectTimeout().toMillis() + "ms";
     } catch (ExecutionException e) {
       Status status = Status.fromThrowable(e.getCause());
-      String why = status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription());
-      RegistrationRejectedException.Reason reason = switch (status.getCode()) {
-        case ALREADY_EXISTS -> RegistrationRejectedException.Reason.ALREADY_OWNED;
-        case INVALID_ARGUMENT -> RegistrationRejectedException.Reason.INVALID;
-        case PERMISSION_DENIED -> RegistrationRejectedException.Reason.NOT_OWNER;
-        default -> null;
-      };
-      if (reason != null) {
-        throw new RegistrationRejectedException(reason, "broker " + link.broker() + " refused " + what + " of agent " + spec.id() + ": " + why);
+      RegistrationRejectedException refusal = StatusMapping.agentRefusal(status, "broker " + link.broker() + " refused " + what + " of agent "
+          + spec.id()).orElse(null);
+      if (refusal != null) {
+        throw refusal;
       }
-      return link.broker() + ": " + why;
+      return link.broker() + ": " + GrpcClient.describe(status);
     }
   }
 
   @Override
   public void shutdown(Duration gracePeriod) {
-    if (!shutdown.compareAndSet(false, true)) {
+    if (!links.shutdown()) {
       return;
     }
-    reconnects.shutdownNow();
     try {
-      for (BrokerLink link : links) {
+      for (BrokerLink link : links.all()) {
         if (link.isOpen()) {
           long timeout = spec.connectTimeout().toMillis();
           link.shutdownNotice().get(timeout, TimeUnit.MILLISECONDS);
@@ -293,8 +239,7 @@ public final class GrpcAgent implements Agent {
     } catch (Exception e) {
       log.warn("Agent {} could not leave cleanly ({}); the brokers detach it when its streams close", spec.id(), e.toString());
     } finally {
-      links.forEach(BrokerLink::close);
-      links.clear();
+      links.takeAll().forEach(BrokerLink::close);
     }
   }
 

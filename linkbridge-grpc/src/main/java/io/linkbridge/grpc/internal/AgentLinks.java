@@ -1,0 +1,334 @@
+package io.linkbridge.grpc.internal;
+
+import io.grpc.Status;
+import io.linkbridge.HostAndPort;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.internal.Backoff;
+import io.linkbridge.spi.AgentSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streams of one agent to its brokers: up to two registered links, and the ones still
+ * registering. When there are fewer healthy links than wanted it connects to the next broker of the
+ * list, round robin, with jittered, doubling waits between failed attempts. A broker that sends
+ * nothing for {@value #SILENT_PINGS} of its ping intervals, or says it is leaving, is replaced
+ * make-before-break: the agent registers with another broker (of its list, else one the leaving
+ * broker named) and only then closes the old stream.
+ *
+ * <p>Threads: connects on {@code linkbridge-agent-connect-<id>}, the silence check on
+ * {@code linkbridge-agent-silence-<id>}. The agent's {@code state} lock guards the link sets and the
+ * sending of a Register (with what {@code registration} says the agent runs then); it is never held
+ * across a network wait.
+ */
+final class AgentLinks implements BrokerLink.Events {
+  private static final Logger log = LoggerFactory.getLogger(AgentLinks.class);
+  private static final int LINKS = 2;
+  /** A broker silent for this many of its ping intervals is replaced. */
+  static final int SILENT_PINGS = 3;
+  private static final long CHECK_MILLIS = 100;
+
+  private final AgentSpec spec;
+  private final Object state;
+  private final Supplier<List<ServiceInstance>> registration;
+  private final List<BrokerLink> links = new CopyOnWriteArrayList<>(); // registered; changed under state
+  private final Set<BrokerLink> connecting = new HashSet<>(); // Register sent, no ack yet; under state
+  private final Set<BrokerLink> reportedSilent = new HashSet<>(); // on the silence thread
+  private final ScheduledExecutorService connector;
+  private final ScheduledExecutorService silence;
+  private final Backoff backoff; // on the connect thread
+  private volatile List<String> hints = List.of(); // brokers named by the last BrokerLeaving
+  private final Map<HostAndPort, Long> leftUntil = new ConcurrentHashMap<>(); // leaving brokers not to reconnect to before (nanoTime)
+  private volatile boolean shutdown; // written under state
+  private boolean connectPending; // under this
+  private int nextCandidate; // on the connect thread (or the starting thread)
+  private long lastCheckNanos = System.nanoTime(); // on the silence thread
+
+  AgentLinks(AgentSpec spec, Object state, Supplier<List<ServiceInstance>> registration) {
+    this.spec = spec;
+    this.state = state;
+    this.registration = registration;
+    this.backoff = new Backoff(spec.retryInterval(), spec.maxRetryInterval());
+    this.connector = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-agent-connect-" + spec.id()));
+    this.silence = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "linkbridge-agent-silence-" + spec.id()));
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /** After start: keep the links healthy from now on. */
+  void maintain() {
+    silence.scheduleWithFixedDelay(this::checkSilence, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    connectSoon(backoff.nextDelayMillis());
+  }
+
+  int registered() {
+    return links.size();
+  }
+
+  boolean isShutdown() {
+    return shutdown;
+  }
+
+  /** A link worth keeping: open, its broker neither leaving nor silent. */
+  static boolean healthy(BrokerLink l, long now) {
+    long interval = l.pingIntervalMillis();
+    return l.isOpen() && !l.isLeaving() && (interval == 0 || now - l.lastHeardNanos() <= TimeUnit.MILLISECONDS.toNanos(interval * SILENT_PINGS));
+  }
+
+  /** Under state: the open registered links, healthy ones first. */
+  List<BrokerLink> open() {
+    long now = System.nanoTime();
+    List<BrokerLink> open = new ArrayList<>(links.stream().filter(BrokerLink::isOpen).toList());
+    open.sort((a, b) -> Boolean.compare(!healthy(a, now), !healthy(b, now)));
+    return open;
+  }
+
+  /** Under state: the links that sent their Register and wait for its ack. */
+  List<BrokerLink> registering() {
+    return List.copyOf(connecting);
+  }
+
+  List<String> connectedBrokers() {
+    return links.stream().filter(BrokerLink::isOpen).map(l -> l.broker().toString()).toList();
+  }
+
+  private int healthyLinks() {
+    long now = System.nanoTime();
+    return (int) links.stream().filter(l -> healthy(l, now)).count();
+  }
+
+  /** How many links the agent wants: two, or fewer if it knows fewer brokers. */
+  private int wanted() {
+    Set<HostAndPort> known = new HashSet<>(spec.brokers());
+    hints.forEach(h -> parse(h).ifPresent(known::add));
+    return Math.min(LINKS, known.size());
+  }
+
+  private static Optional<HostAndPort> parse(String hostPort) {
+    try {
+      return Optional.of(HostAndPort.parse("broker", hostPort));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The next broker of the list (then of the hints) that the agent holds or opens no stream to. */
+  private HostAndPort nextCandidate() {
+    Set<HostAndPort> used = new HashSet<>();
+    long now = System.nanoTime();
+    leftUntil.values().removeIf(until -> until - now < 0);
+    used.addAll(leftUntil.keySet());
+    synchronized (state) {
+      links.forEach(l -> used.add(l.broker()));
+      connecting.forEach(l -> used.add(l.broker()));
+    }
+    List<HostAndPort> brokers = spec.brokers();
+    for (int i = 0; i < brokers.size(); i++) {
+      HostAndPort candidate = brokers.get(nextCandidate++ % brokers.size());
+      if (!used.contains(candidate)) {
+        return candidate;
+      }
+    }
+    return hints.stream().map(AgentLinks::parse).flatMap(Optional::stream).filter(b -> !used.contains(b)).findFirst().orElse(null);
+  }
+
+  /**
+   * Opens a link to the next candidate and registers; returns why it failed, or null. A refusal of
+   * the registry is thrown when {@code starting}, else reported and retried. The Register is sent
+   * under {@code state}, so a concurrent change of the agent either is in it or is sent on this link
+   * after it; the wait for the ack holds no lock.
+   */
+  String connectNext(boolean starting) {
+    HostAndPort candidate = nextCandidate();
+    if (candidate == null) {
+      return "no broker left to try";
+    }
+    BrokerLink link;
+    CompletableFuture<Long> ack;
+    synchronized (state) {
+      if (shutdown) {
+        return "shut down";
+      }
+      link = new BrokerLink(candidate, this);
+      connecting.add(link);
+      ack = link.register(spec.id(), registration.get());
+    }
+    String failure = null;
+    try {
+      ack.get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      failure = candidate + ": no answer within " + spec.connectTimeout().toMillis() + "ms";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failure = candidate + ": interrupted";
+    } catch (ExecutionException e) {
+      Status status = Status.fromThrowable(e.getCause());
+      var refusal = StatusMapping.agentRefusal(status, "broker " + candidate + " refused agent " + spec.id());
+      if (refusal.isPresent() && starting) {
+        synchronized (state) {
+          connecting.remove(link);
+        }
+        link.close();
+        throw refusal.get();
+      }
+      failure = refusal.map(RuntimeException::getMessage).orElse(candidate + ": " + GrpcClient.describe(status));
+    }
+    boolean adopted = false;
+    synchronized (state) {
+      connecting.remove(link);
+      if (failure == null && !shutdown && link.isOpen()) {
+        links.add(link);
+        adopted = true;
+      }
+    }
+    if (!adopted) {
+      link.close();
+      return failure == null ? candidate + ": lost before it was adopted" : failure;
+    }
+    log.info("Agent {} registered with broker {}", spec.id(), candidate);
+    replaceUnhealthy(link);
+    return null;
+  }
+
+  /** Make-before-break: {@code replacement} holds the agent now, so streams to leaving or silent brokers can end. */
+  private void replaceUnhealthy(BrokerLink replacement) {
+    long now = System.nanoTime();
+    List<BrokerLink> old = new ArrayList<>();
+    synchronized (state) {
+      for (BrokerLink l : links) {
+        if (l != replacement && !healthy(l, now)) {
+          links.remove(l);
+          old.add(l);
+        }
+      }
+    }
+    for (BrokerLink l : old) {
+      log.info("Agent {} moved from broker {} ({}) to {}", spec.id(), l.broker(), l.isLeaving() ? "leaving" : "silent", replacement.broker());
+      l.close();
+    }
+  }
+
+  @Override
+  public void lost(BrokerLink link) {
+    if (links.remove(link) && !shutdown) {
+      log.warn("Agent {} lost broker {}; connecting to another", spec.id(), link.broker());
+      connectSoon(0);
+    }
+  }
+
+  @Override
+  public void leaving(BrokerLink link, List<String> others, long graceMillis) {
+    log.info("Broker {} is leaving; agent {} registers with another broker first", link.broker(), spec.id());
+    // not back to it while it leaves: its grace period, and at least the longest retry wait
+    long avoidMillis = Math.max(graceMillis, spec.maxRetryInterval().toMillis());
+    leftUntil.put(link.broker(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(avoidMillis));
+    hints = List.copyOf(others);
+    connectSoon(0);
+  }
+
+  /** Every 100ms: a broker silent for 3 ping intervals is replaced, unless this process itself stood still. */
+  private void checkSilence() {
+    long now = System.nanoTime();
+    boolean stalled = now - lastCheckNanos > TimeUnit.MILLISECONDS.toNanos(4 * CHECK_MILLIS);
+    lastCheckNanos = now;
+    reportedSilent.retainAll(links);
+    for (BrokerLink l : links) {
+      if (stalled) {
+        l.heardNow();
+      } else if (healthy(l, now)) {
+        reportedSilent.remove(l);
+      } else if (!l.isLeaving() && l.isOpen() && reportedSilent.add(l)) {
+        log.warn("Agent {}: broker {} sent nothing for {} ping intervals of {}ms; registering with another broker", spec.id(), l.broker(),
+            SILENT_PINGS, l.pingIntervalMillis());
+        connectSoon(0);
+      }
+    }
+  }
+
+  /** Runs a connect round after {@code delayMillis}, unless one is pending already. */
+  private synchronized void connectSoon(long delayMillis) {
+    if (shutdown || connectPending) {
+      return;
+    }
+    try {
+      connector.schedule(this::connectRound, delayMillis, TimeUnit.MILLISECONDS);
+      connectPending = true;
+    } catch (RejectedExecutionException e) {
+      // shut down meanwhile
+    }
+  }
+
+  private void connectRound() {
+    synchronized (this) {
+      connectPending = false;
+    }
+    if (shutdown || healthyLinks() >= wanted()) {
+      return;
+    }
+    String failure;
+    try {
+      failure = connectNext(false);
+    } catch (RuntimeException e) {
+      failure = e.toString();
+      log.warn("Agent {} could not connect", spec.id(), e);
+    }
+    if (failure == null) {
+      backoff.reset();
+      connectSoon(0); // perhaps one more
+    } else {
+      log.debug("Agent {} could not connect: {}", spec.id(), failure);
+      connectSoon(backoff.nextDelayMillis());
+    }
+  }
+
+  /** Stops connecting and checking; closes the links still registering. Returns false if shut down already. */
+  boolean shutdown() {
+    List<BrokerLink> registering;
+    synchronized (state) {
+      if (shutdown) {
+        return false;
+      }
+      shutdown = true;
+      registering = List.copyOf(connecting);
+      connecting.clear();
+    }
+    connector.shutdownNow();
+    silence.shutdownNow();
+    registering.forEach(BrokerLink::close);
+    return true;
+  }
+
+  /** After {@link #shutdown()}: the registered links, removed from the set (the caller closes them). */
+  List<BrokerLink> takeAll() {
+    synchronized (state) {
+      List<BrokerLink> all = List.copyOf(links);
+      links.clear();
+      return all;
+    }
+  }
+
+  /** The registered links now (for leaving). */
+  List<BrokerLink> all() {
+    return List.copyOf(links);
+  }
+}
