@@ -222,7 +222,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
       }
       Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
       if (cause instanceof RegistrationRejectedException rejected) {
-        end(statusOf(rejected.reason()).withDescription(what + ": " + rejected.getMessage()));
+        end(StatusMapping.statusOf(rejected.reason()).withDescription(what + ": " + rejected.getMessage()));
         return null;
       }
       log.debug("Broker {}: {} of agent {} was not committed: {}", context.brokerId(), what, agentId, cause.toString());
@@ -234,19 +234,7 @@ final class AgentSession implements StreamObserver<AgentMessage> {
     });
   }
 
-  private static Status statusOf(Reason reason) {
-    return switch (reason) {
-      case ALREADY_OWNED -> Status.ALREADY_EXISTS;
-      case NOT_FOUND -> Status.NOT_FOUND;
-      case NOT_OWNER -> Status.PERMISSION_DENIED;
-      case AGENT_DEAD -> Status.FAILED_PRECONDITION;
-      case STALE_TERM -> Status.ABORTED;
-      case INVALID -> Status.INVALID_ARGUMENT;
-      case LIMIT -> Status.RESOURCE_EXHAUSTED;
-    };
-  }
-
-  /** Called by the broker's agent liveness every heartbeat interval. */
+  /** Called by the broker's agent liveness every agent ping interval. */
   private void ping() {
     send(BrokerMessage.newBuilder().setPing(Ping.newBuilder().setSequence(++pingSequence).setIntervalMillis(context.agentPingInterval().toMillis()))
         .build());
