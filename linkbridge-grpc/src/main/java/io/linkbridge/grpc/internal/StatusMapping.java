@@ -23,6 +23,7 @@ public final class StatusMapping {
     put(Reason.NOT_OWNER, Status.Code.PERMISSION_DENIED);
     put(Reason.AGENT_DEAD, Status.Code.FAILED_PRECONDITION);
     put(Reason.STALE_TERM, Status.Code.ABORTED);
+    put(Reason.LIMIT, Status.Code.RESOURCE_EXHAUSTED);
   }
 
   private static void put(Reason reason, Status.Code code) {
