@@ -8,6 +8,7 @@ import io.linkbridge.ClientBuilder;
 import io.linkbridge.InstanceEvent;
 import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeClient;
+import io.linkbridge.NodeBuilder;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.Watch;
@@ -37,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 class BrokerSilenceTest {
   /** A watch: 3 progress intervals of silence, half an interval until the check, a reconnect. */
   static final Duration WATCH_BOUND = ClientBuilder.DEFAULT_WATCH_PROGRESS_INTERVAL.multipliedBy(4).plusSeconds(1);
-  /** An agent: 3 ping intervals (100 ms here) of silence, a check, a register elsewhere. */
-  static final Duration AGENT_BOUND = Duration.ofMillis(3 * 100 + 100).plusSeconds(1);
+  /** An agent: 3 ping intervals (the default, 1 s) of silence, a check (100 ms), a register elsewhere. */
+  static final Duration AGENT_BOUND = NodeBuilder.DEFAULT_AGENT_PING_INTERVAL.multipliedBy(3).plusMillis(100).plusSeconds(1);
 
   @TempDir Path dir;
   private final List<Peer> peers = new ArrayList<>();
