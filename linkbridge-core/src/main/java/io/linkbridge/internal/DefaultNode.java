@@ -11,6 +11,7 @@ import io.linkbridge.internal.consistency.ReplicaConsistencyCheck;
 import io.linkbridge.internal.liveness.AgentLiveness;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
+import io.linkbridge.internal.agent.BrokerAgentSessions;
 import io.linkbridge.internal.watch.WatchHub;
 import io.linkbridge.registry.RegistryStateMachine;
 import io.linkbridge.spi.AgentRegistrar;
@@ -65,6 +66,7 @@ public final class DefaultNode implements Node {
   private final ExecutorService writeCallbacks;
   private final ReplicatedRegistry registry;
   private final AgentRegistrations agentRegistrations;
+  private final BrokerAgentSessions agentSessions;
   private final BrokerAnnouncement announcement;
   private final SnapshotFiles snapshotFiles;
   private final ScheduledExecutorService scheduler;
@@ -86,7 +88,6 @@ public final class DefaultNode implements Node {
   private final CompletableFuture<Void> engineStopped = new CompletableFuture<>();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile BrokerTransport transport;
-  private volatile BrokerContext currentContext;
   private final LocalClientSessions clients;
   private volatile long lastSnapshotRevision = -1;
 
@@ -116,6 +117,7 @@ public final class DefaultNode implements Node {
     this.agentLivenessThread = singleThread("linkbridge-agent-liveness-" + settings.id());
     this.stalls = new StallDetector(settings.id(), Clock.system(), StallDetector.thresholdFor(settings.agentTimeout()));
     this.agentLiveness = new AgentLiveness(settings.id(), stalls, settings.agentTimeout());
+    this.agentSessions = new BrokerAgentSessions(settings.id(), registry, agentRegistrations, agentLiveness, settings.agentPingInterval());
     this.readiness = new BrokerReadiness(settings.id());
     this.watchHub = new WatchHub(settings.id(), registry, readiness, engine::commitIndex, settings.maxWatchesPerClient(), WatchHub.MAX_QUEUED,
         WatchHub.HISTORY_EVENTS, Clock.system());
@@ -224,10 +226,7 @@ public final class DefaultNode implements Node {
       throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + id() + " failed to start: " + cause.getMessage(), cause);
     }
     if (transportProvider != null) {
-      currentContext = new BrokerContext(id(), settings.address(), registry,
-          settings.agentPingInterval(), settings.agentTimeout(), clients, agentLiveness, readiness, settings.shutdown(),
-          settings.maxWatchesPerClient(), watchHub, announcement::otherBrokers, agentRegistrations);
-      transport = transportProvider.start(currentContext);
+      transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry, clients, readiness, watchHub, agentSessions));
     }
     long beat = brokerCheckInterval(settings.agentTimeout()).toMillis();
     long ping = settings.agentPingInterval().toMillis();
@@ -421,9 +420,7 @@ public final class DefaultNode implements Node {
         others, Durations.format(config.gracePeriod()));
     readiness.leaving(reason);
     watchHub.leave(reason, others, config.notifyClients());
-    BrokerTransport t = transport;
-    CompletableFuture<Void> agentsMoved = t == null ? CompletableFuture.completedFuture(null)
-        : t.leave(others, config.notifyClients(), config.gracePeriod());
+    CompletableFuture<Void> agentsMoved = agentSessions.leave(reason, others, config.notifyClients(), config.gracePeriod());
     long deadline = System.nanoTime() + config.gracePeriod().toNanos();
     while (!leaveCut.isDone() && !(agentsMoved.isDone() && watchHub.openWatches() == 0)) {
       long left = deadline - System.nanoTime();
@@ -444,10 +441,9 @@ public final class DefaultNode implements Node {
     log.info("Broker {}: every agent and watcher has moved", id());
   }
 
-  /** The API addresses of the other brokers, for agents and watchers that must move. */
-  private List<HostAndPort> otherBrokers() {
-    BrokerContext c = currentContext;
-    return c == null ? List.of() : c.otherBrokers().get();
+  /** The API addresses the other brokers announced, in member order: where leaving agents and watchers are sent. */
+  public List<HostAndPort> otherBrokers() {
+    return announcement.otherBrokers();
   }
 
   @Override

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Node;
+import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.TransportProvider;
@@ -14,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,7 +31,6 @@ class AnnouncedBrokerAddressTest {
   @TempDir Path dir;
 
   /** Serves nothing; keeps the context each broker's transport was given. */
-  private final Map<String, BrokerContext> contexts = new ConcurrentHashMap<>();
   private final TransportProvider recording = new TransportProvider() {
     @Override
     public String name() {
@@ -40,7 +39,6 @@ class AnnouncedBrokerAddressTest {
 
     @Override
     public BrokerTransport start(BrokerContext context) {
-      contexts.put(context.brokerId(), context);
       return new BrokerTransport() {
         @Override
         public void shutdown() {}
@@ -64,9 +62,9 @@ class AnnouncedBrokerAddressTest {
               .isEqualTo(Map.of("broker-1", api[0], "broker-2", api[1], "broker-3", api[2]));
         }
       });
-      assertThat(contexts.get("broker-1").otherBrokers().get()).containsExactly(api[1], api[2]);
-      assertThat(contexts.get("broker-2").otherBrokers().get()).containsExactly(api[0], api[2]);
-      assertThat(contexts.get("broker-3").otherBrokers().get()).containsExactly(api[0], api[1]);
+      assertThat(((DefaultNode) cluster.node(0)).otherBrokers()).containsExactly(api[1], api[2]);
+      assertThat(((DefaultNode) cluster.node(1)).otherBrokers()).containsExactly(api[0], api[2]);
+      assertThat(((DefaultNode) cluster.node(2)).otherBrokers()).containsExactly(api[0], api[1]);
       cluster.ensureSame();
 
       assertThat(cluster.running()).as("announcements are no registry changes: no revision, no event")

@@ -6,7 +6,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
-import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.grpc.v1.AgentServiceGrpc;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
@@ -15,8 +14,6 @@ import io.linkbridge.spi.BrokerTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -41,20 +38,18 @@ public final class BrokerServer implements BrokerTransport {
   private final BrokerContext context;
   private final Server server;
   private final HealthStatusManager health;
-  private final AgentEndpoint agents;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, AgentEndpoint agents) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health) {
     this.context = context;
     this.server = server;
     this.health = health;
-    this.agents = agents;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
   public static BrokerServer start(BrokerContext context) {
     HealthStatusManager health = new HealthStatusManager();
-    AgentEndpoint agents = new AgentEndpoint(context);
+    AgentEndpoint agents = new AgentEndpoint(context.agents());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -80,18 +75,13 @@ public final class BrokerServer implements BrokerTransport {
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, agents);
+    return new BrokerServer(context, server, health);
   }
 
   /** grpcui, Postman, Evans and older grpcurl speak only the v1alpha reflection protocol, deprecated in grpc-java. */
   @SuppressWarnings("deprecation")
   private static io.grpc.BindableService reflectionV1Alpha() {
     return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
-  }
-
-  @Override
-  public CompletableFuture<Void> leave(List<HostAndPort> brokers, boolean notify, Duration gracePeriod) {
-    return agents.leave(brokers, notify, gracePeriod);
   }
 
   @Override
