@@ -84,6 +84,11 @@ final class AgentSession implements AgentSessions.Session {
     if (replaced != null && replaced != this) {
       replaced.supersede();
     }
+    leaving = sessions.leaving(); // leave() may have looked at every session just before this one was claimed
+    if (leaving != null) {
+      end(AgentSink.Kind.BROKER_LEAVING, leaving);
+      return;
+    }
     synchronized (registered) {
       registered.clear();
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));

@@ -75,8 +75,9 @@ final class ServiceWatch implements Watches.Watch {
     }
     if (started) {
       enqueue(snapshot);
-    } else {
-      queue.clear(); // start() takes a snapshot of the state the restore put in place
+    } else { // start() may have read the state from before the restore: this snapshot goes out after what it sends
+      queue.clear();
+      queue.add(snapshot);
     }
   }
 
@@ -135,6 +136,9 @@ final class ServiceWatch implements Watches.Watch {
   synchronized void leave(WatchItem notice, WatchSink.Ending ending) {
     if (closed) {
       return;
+    }
+    if (!started) {
+      queue.clear(); // changes offered before the snapshot or replay would go out without it: the client resumes elsewhere
     }
     if (notice != null) {
       queue.add(notice);

@@ -21,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -53,7 +52,7 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
   private final EventHistory history;
   private final Map<String, Set<ServiceWatch>> byService = new ConcurrentHashMap<>();
   private final Set<ServiceWatch> all = ConcurrentHashMap.newKeySet();
-  private final Map<String, AtomicInteger> perClient = new ConcurrentHashMap<>();
+  private final Map<String, Integer> perClient = new ConcurrentHashMap<>();
   private final ExecutorService drains;
   private final ScheduledExecutorService progress;
   private volatile long latest;
@@ -119,9 +118,7 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
     if (why.isPresent()) {
       throw new Refused(Refused.Reason.NOT_SERVING, why.get());
     }
-    AtomicInteger count = perClient.computeIfAbsent(clientId, c -> new AtomicInteger());
-    if (count.incrementAndGet() > maxWatchesPerClient) {
-      released(clientId, count);
+    if (!countWatch(clientId)) {
       throw new Refused(Refused.Reason.TOO_MANY_WATCHES, "this client holds " + maxWatchesPerClient + " watches on broker " + brokerId
           + " (maxWatchesPerClient); close one, or watch from another client or broker");
     }
@@ -129,9 +126,17 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
         this::forget);
     // Registered before the starting point is read: a change applied meanwhile is either in the
     // snapshot (or replay) or offered to the watch, and start() keeps only what is newer.
-    byService.computeIfAbsent(service, s -> ConcurrentHashMap.newKeySet()).add(watch);
+    byService.compute(service, (s, set) -> { // atomic with forget's removal of an emptied set
+      Set<ServiceWatch> watches = set == null ? ConcurrentHashMap.newKeySet() : set;
+      watches.add(watch);
+      return watches;
+    });
     all.add(watch);
     try {
+      why = notServing(); // leave() may have looked at every watch just before this one was added
+      if (why.isPresent()) {
+        throw new Refused(Refused.Reason.NOT_SERVING, why.get());
+      }
       if (fromRevision == 0) {
         ClusterState state = registry.state();
         watch.start(List.of(WatchItem.snapshot(service, state)), state.revision());
@@ -162,16 +167,21 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
       set.remove(watch);
       return set.isEmpty() ? null : set;
     });
-    AtomicInteger count = perClient.get(watch.clientId);
-    if (count != null) {
-      released(watch.clientId, count);
-    }
+    perClient.computeIfPresent(watch.clientId, (c, n) -> n <= 1 ? null : n - 1);
   }
 
-  private void released(String clientId, AtomicInteger count) {
-    if (count.decrementAndGet() <= 0) {
-      perClient.remove(clientId, count);
-    }
+  /** Counts one more watch of the client, unless it holds the most allowed; atomic per client. */
+  private boolean countWatch(String clientId) {
+    boolean[] counted = {false};
+    perClient.compute(clientId, (c, n) -> {
+      int now = n == null ? 0 : n;
+      if (now >= maxWatchesPerClient) {
+        return n;
+      }
+      counted[0] = true;
+      return now + 1;
+    });
+    return counted[0];
   }
 
   private void sendProgress() {
@@ -198,6 +208,12 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
     for (ServiceWatch w : new ArrayList<>(all)) {
       w.leave(notify ? notices.computeIfAbsent(w.service, s -> WatchItem.brokerLeaving(s, at, brokers)) : null, ending);
     }
+  }
+
+  /** The watches of {@code service} that changes reach now. */
+  int watching(String service) {
+    Set<ServiceWatch> set = byService.get(service);
+    return set == null ? 0 : set.size();
   }
 
   /** The watches still open (those that have not ended or gone). */

@@ -84,4 +84,23 @@ class ServiceWatchTest {
     assertThat(sink.ended).isNotDone();
     assertThat(forgotten).isEqualTo(1);
   }
+
+  @Test
+  void stateRestoredWhileTheWatchStarts_itsSnapshotFollowsTheOlderStart() {
+    ServiceWatch w = watch(0, 100);
+    w.offer(change(101));
+    w.restored(WatchItem.snapshot("greeter", ClusterState.EMPTY)); // the apply thread installed a snapshot meanwhile
+    w.start(List.of(WatchItem.snapshot("greeter", ClusterState.EMPTY)), 100); // read before the restore
+    assertThat(sink.items).extracting(WatchItem::kind).containsExactly(WatchItem.Kind.SNAPSHOT, WatchItem.Kind.SNAPSHOT);
+  }
+
+  @Test
+  void brokerLeavesBeforeTheWatchStarted_noChangeGoesOutWithoutItsSnapshot() {
+    ServiceWatch w = watch(0, 100);
+    w.offer(change(101));
+    w.leave(WatchItem.brokerLeaving("greeter", 101, List.of()), new WatchSink.Ending(WatchSink.Reason.BROKER_LEAVING, 0, "leaving"));
+    w.start(List.of(WatchItem.snapshot("greeter", ClusterState.EMPTY)), 100);
+    assertThat(sink.items).extracting(WatchItem::kind).containsExactly(WatchItem.Kind.BROKER_LEAVING);
+    assertThat(sink.ended).isCompleted();
+  }
 }

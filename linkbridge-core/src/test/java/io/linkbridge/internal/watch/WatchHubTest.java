@@ -125,6 +125,28 @@ class WatchHubTest {
   }
 
   @Test
+  void watchOpenedWhileTheLastWatchOfItsServiceCloses_stillReceivesChanges() throws Exception {
+    for (int i = 0; i < 5_000; i++) {
+      String service = "svc-" + i;
+      Watches.Watch last = open("c1", service, 0, new Sink());
+      java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+      CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> {
+        try {
+          together.await();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        last.close();
+      });
+      together.await();
+      Watches.Watch opened = open("c2", service, 0, new Sink());
+      closing.join();
+      assertThat(hub.watching(service)).as("watches of %s that changes reach", service).isEqualTo(1);
+      opened.close();
+    }
+  }
+
+  @Test
   void changesOfOtherServices_reachNoWatchOfThisOne() throws Exception {
     Sink s = new Sink();
     open("c", "greeter", 0, s);
