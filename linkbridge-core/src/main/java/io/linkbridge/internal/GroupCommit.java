@@ -54,6 +54,8 @@ final class GroupCommit implements RegistryWrites {
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int inFlight;
   private boolean closed;
+  /** While a batch is decided on this thread: its callers' answers, completed together afterwards. */
+  private final ThreadLocal<List<Runnable>> answering = new ThreadLocal<>();
 
   /** One submitted command: decided once (internally), then answered to its caller on a callbacks thread. */
   private static final class Pending {
@@ -116,7 +118,11 @@ final class GroupCommit implements RegistryWrites {
     return answer;
   }
 
-  /** Completes a caller's future on a callbacks thread; where none is left (shut down), here. */
+  /**
+   * Completes a caller's future on a callbacks thread; where none is left (shut down), here. The
+   * answers of one batch are collected and completed by one task, in log order: a batch costs one
+   * hand-off, not one thread per write, and a callback that blocks holds back only its own batch.
+   */
   private void answer(CompletableFuture<CommandResult> answer, CommandResult result, Throwable error) {
     Runnable complete = () -> {
       if (error != null) {
@@ -125,10 +131,20 @@ final class GroupCommit implements RegistryWrites {
         answer.complete(result);
       }
     };
+    List<Runnable> batch = answering.get();
+    if (batch != null) {
+      batch.add(complete);
+    } else {
+      hand(List.of(complete));
+    }
+  }
+
+  private void hand(List<Runnable> answers) {
+    Runnable all = () -> answers.forEach(Runnable::run);
     try {
-      callbacks.execute(complete);
+      callbacks.execute(all);
     } catch (RejectedExecutionException e) {
-      complete.run();
+      all.run();
     }
   }
 
@@ -231,6 +247,8 @@ final class GroupCommit implements RegistryWrites {
 
   /** A batch is done: decide each of its writes, then send the next batch, whatever went wrong here. */
   private void committed(List<Pending> batch, byte[] bytes, Throwable error) {
+    List<Runnable> answers = new ArrayList<>(batch.size());
+    answering.set(answers);
     try {
       synchronized (this) {
         inFlight--;
@@ -241,6 +259,10 @@ final class GroupCommit implements RegistryWrites {
       LinkBridgeException failure = new LinkBridgeException("the broker failed to answer this write: " + e, e);
       batch.forEach(p -> p.decided.completeExceptionally(failure));
     } finally {
+      answering.remove();
+      if (!answers.isEmpty()) {
+        hand(answers);
+      }
       flush();
     }
   }

@@ -140,6 +140,30 @@ class GroupCommitTest {
   }
 
   @Test
+  void theWritesOfOneBatch_areAnsweredInLogOrder_byOneHandOff() {
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    GroupCommit gc = groupCommit(entry -> {
+      proposals.incrementAndGet();
+      return release.thenApplyAsync(v -> sm.apply(1, entry), engineThread);
+    }, 1000, Duration.ofSeconds(10), Optional.empty());
+    gc.submit(register("first")); // in flight: the next 100 queue and go out as one batch
+    java.util.List<Integer> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.List<CompletableFuture<?>> answers = new java.util.ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      int n = i;
+      answers.add(gc.submit(register("w-" + i)).thenRun(() -> {
+        order.add(n);
+        threads.add(Thread.currentThread().getName() + "@" + System.identityHashCode(Thread.currentThread()));
+      }));
+    }
+    release.complete(null);
+    CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).join();
+    assertThat(order).isSorted().hasSize(100);
+    assertThat(threads).as("threads that answered the batch").hasSize(1);
+  }
+
+  @Test
   void aCallbackThatWaitsOnASecondWrite_holdsBackNeitherThatWriteNorOthers() {
     GroupCommit gc = groupCommit(this::commitOnEngineThread);
     CompletableFuture<CommandResult> chained = gc.submit(register("first")).thenApply(r -> gc.submit(register("second")).join());
