@@ -230,4 +230,48 @@ class AgentServiceTest {
     assertThat(node.registry().instances("greeter")).hasSize(1);
     await().during(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).until(() -> node.registry().instances("greeter").size() == 1);
   }
+
+  @Test
+  void garbageAfterRegister_endsTheStreamWithInvalidArgument_andDetachesTheAgent() {
+    io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+      @Override
+      public java.io.InputStream stream(byte[] value) {
+        return new java.io.ByteArrayInputStream(value);
+      }
+
+      @Override
+      public byte[] parse(java.io.InputStream stream) {
+        try {
+          return stream.readAllBytes();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+    var raw = io.linkbridge.grpc.v1.AgentServiceGrpc.getConnectMethod().toBuilder(bytes, bytes).build();
+    java.util.concurrent.CompletableFuture<io.grpc.Status> closed = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+    io.grpc.ClientCall<byte[], byte[]> call = channel.newCall(raw, io.grpc.CallOptions.DEFAULT);
+    call.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onMessage(byte[] message) {
+        received.incrementAndGet();
+      }
+
+      @Override
+      public void onClose(io.grpc.Status status, io.grpc.Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new io.grpc.Metadata());
+    call.request(Integer.MAX_VALUE);
+    call.sendMessage(AgentMessage.newBuilder().setSequence(1).setRegister(io.linkbridge.grpc.v1.Register.newBuilder().setAgentId("agent-g")
+        .addInstances(instance("g1"))).build().toByteArray());
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").size() == 1);
+    call.sendMessage(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x07});
+
+    io.grpc.Status status = closed.join();
+    assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).contains("linkbridge.v1.AgentService/Connect", "not a valid protobuf message");
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty()); // detached: its only broker
+  }
 }

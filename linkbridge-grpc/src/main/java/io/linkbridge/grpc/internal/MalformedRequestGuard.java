@@ -63,7 +63,8 @@ final class MalformedRequestGuard {
     MethodDescriptor<Q, A> method = definition.getMethodDescriptor();
     MethodDescriptor<InputStream, A> raw = method.toBuilder(RAW, method.getResponseMarshaller()).build();
     ServerCallHandler<InputStream, A> handler = (call, headers) -> {
-      ServerCall.Listener<Q> next = definition.getServerCallHandler().startCall(new Typed<>(call, method), headers);
+      Typed<Q, A> typed = new Typed<>(call, method);
+      ServerCall.Listener<Q> next = definition.getServerCallHandler().startCall(typed, headers);
       return new ServerCall.Listener<>() {
         private boolean refused;
 
@@ -77,7 +78,8 @@ final class MalformedRequestGuard {
             parsed = method.parseRequest(message);
           } catch (RuntimeException e) {
             refused = true;
-            refuse(call, method, e);
+            typed.refuse(method, e);
+            next.onCancel(); // the handler learns its call is over (an agent session detaches), and writes nothing more
             return;
           }
           next.onMessage(parsed);
@@ -92,12 +94,16 @@ final class MalformedRequestGuard {
 
         @Override
         public void onCancel() {
-          next.onCancel();
+          if (!refused) {
+            next.onCancel();
+          }
         }
 
         @Override
         public void onComplete() {
-          next.onComplete();
+          if (!refused) {
+            next.onComplete();
+          }
         }
 
         @Override
@@ -109,7 +115,7 @@ final class MalformedRequestGuard {
     return ServerMethodDefinition.create(raw, handler);
   }
 
-  private static void refuse(ServerCall<?, ?> call, MethodDescriptor<?, ?> method, RuntimeException e) {
+  private static Status refusal(ServerCall<?, ?> call, MethodDescriptor<?, ?> method, RuntimeException e) {
     Throwable cause = e.getCause() == null ? e : e.getCause();
     String why = "the request of " + method.getFullMethodName() + " is not a valid protobuf message of its type: " + cause.getMessage();
     long now = System.nanoTime();
@@ -117,17 +123,29 @@ final class MalformedRequestGuard {
     if (now - last >= WARN_EVERY_NANOS && lastWarning.compareAndSet(last, now)) {
       log.warn("Refused a malformed request from {}: {}", call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), why);
     }
-    call.close(Status.INVALID_ARGUMENT.withDescription(why + "; check that client and broker use the same linkbridge.v1 protos"), new Metadata());
+    return Status.INVALID_ARGUMENT.withDescription(why + "; check that client and broker use the same linkbridge.v1 protos");
   }
 
-  /** The raw call as the typed call the service's handler expects; everything else is the raw call's. */
+  /**
+   * The raw call as the typed call the service's handler expects. Its writes are serialised with the
+   * guard's refusal (a handler may be writing from another thread when a later message turns out
+   * malformed), and after the refusal the handler's writes are dropped: one writer, one close.
+   */
   private static final class Typed<Q, A> extends ServerCall<Q, A> {
     private final ServerCall<InputStream, A> raw;
     private final MethodDescriptor<Q, A> method;
+    private boolean closed; // guarded by this
 
     Typed(ServerCall<InputStream, A> raw, MethodDescriptor<Q, A> method) {
       this.raw = raw;
       this.method = method;
+    }
+
+    synchronized void refuse(MethodDescriptor<?, ?> method, RuntimeException e) {
+      if (!closed) {
+        closed = true;
+        raw.close(refusal(raw, method, e), new Metadata());
+      }
     }
 
     @Override
@@ -136,13 +154,17 @@ final class MalformedRequestGuard {
     }
 
     @Override
-    public void sendHeaders(Metadata headers) {
-      raw.sendHeaders(headers);
+    public synchronized void sendHeaders(Metadata headers) {
+      if (!closed) {
+        raw.sendHeaders(headers);
+      }
     }
 
     @Override
-    public void sendMessage(A message) {
-      raw.sendMessage(message);
+    public synchronized void sendMessage(A message) {
+      if (!closed) {
+        raw.sendMessage(message);
+      }
     }
 
     @Override
@@ -151,8 +173,11 @@ final class MalformedRequestGuard {
     }
 
     @Override
-    public void close(Status status, Metadata trailers) {
-      raw.close(status, trailers);
+    public synchronized void close(Status status, Metadata trailers) {
+      if (!closed) {
+        closed = true;
+        raw.close(status, trailers);
+      }
     }
 
     @Override
