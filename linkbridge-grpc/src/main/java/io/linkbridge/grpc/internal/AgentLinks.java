@@ -6,6 +6,7 @@ import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.Backoff;
 import io.linkbridge.spi.AgentSpec;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,13 @@ import org.slf4j.LoggerFactory;
  * {@code linkbridge-agent-silence-<id>}. The agent's {@code state} lock guards the link sets and the
  * sending of a Register (with what {@code registration} says the agent runs then); it is never held
  * across a network wait.
+ *
+ * <p>A Register and a change of the agent never overlap, so a Register, whose content is a snapshot,
+ * can never commit after a newer change committed through another link (the registry would go back
+ * to older content): a change first waits for the Registers already sent to be acknowledged or to
+ * fail, and no Register is sent while a change is under way (a stream that becomes ready meanwhile
+ * sends its Register when the change ends, with the content after it). A stream that never reaches
+ * its broker sends nothing, so changes never wait for a broker that does not answer.
  */
 final class AgentLinks implements BrokerLink.Events {
   private static final Logger log = LoggerFactory.getLogger(AgentLinks.class);
@@ -48,7 +56,11 @@ final class AgentLinks implements BrokerLink.Events {
   private final Object state;
   private final Supplier<List<ServiceInstance>> registration;
   private final List<BrokerLink> links = new CopyOnWriteArrayList<>(); // registered; changed under state
-  private final Set<BrokerLink> connecting = new HashSet<>(); // Register sent, no ack yet; under state
+  /** Opened, not yet registered, with what they end with (ack or failure, after adoption); under state. */
+  private final Map<BrokerLink, CompletableFuture<Long>> connecting = new HashMap<>();
+  private final Set<BrokerLink> registering = new HashSet<>(); // of connecting: Register sent, no answer yet; under state
+  private final Set<BrokerLink> readyDuringChange = new HashSet<>(); // of connecting: to register when the change ends; under state
+  private boolean changing; // a change of the agent is under way; under state
   private final Set<BrokerLink> reportedSilent = new HashSet<>(); // on the silence thread
   private final ScheduledExecutorService connector;
   private final ScheduledExecutorService silence;
@@ -103,9 +115,62 @@ final class AgentLinks implements BrokerLink.Events {
     return open;
   }
 
-  /** Under state: the links that sent their Register and wait for its ack. */
-  List<BrokerLink> registering() {
-    return List.copyOf(connecting);
+  /**
+   * Under state: a change of the agent begins; no Register is sent until {@link #endChange()}.
+   * Returns what the Registers already sent end with: the change waits for them (outside the lock)
+   * before it takes effect, and then finds their links among {@link #open()} if they were adopted.
+   */
+  List<CompletableFuture<Long>> beginChange() {
+    changing = true;
+    return registering.stream().map(connecting::get).toList();
+  }
+
+  /** Under state: the change ended (done or failed); the streams that became ready meanwhile register now. */
+  void endChange() {
+    changing = false;
+    for (BrokerLink link : readyDuringChange) {
+      CompletableFuture<Long> outcome = connecting.get(link);
+      if (outcome != null && !shutdown) {
+        sendRegister(link, outcome);
+      }
+    }
+    readyDuringChange.clear();
+  }
+
+  @Override
+  public void ready(BrokerLink link) {
+    synchronized (state) {
+      CompletableFuture<Long> outcome = connecting.get(link);
+      if (outcome == null || shutdown) {
+        return;
+      }
+      if (changing) {
+        readyDuringChange.add(link);
+      } else {
+        sendRegister(link, outcome);
+      }
+    }
+  }
+
+  /**
+   * Under state: sends the Register with what the agent runs now. Its answer adopts the link (under
+   * state, before {@code outcome} completes, so a change that waited for it sends on it too).
+   */
+  private void sendRegister(BrokerLink link, CompletableFuture<Long> outcome) {
+    registering.add(link);
+    link.register(spec.id(), registration.get()).whenComplete((revision, e) -> {
+      synchronized (state) {
+        registering.remove(link);
+        if (connecting.remove(link) != null && e == null && !shutdown && link.isOpen()) {
+          links.add(link);
+        }
+      }
+      if (e == null) {
+        outcome.complete(revision);
+      } else {
+        outcome.completeExceptionally(e);
+      }
+    });
   }
 
   List<String> connectedBrokers() {
@@ -140,7 +205,7 @@ final class AgentLinks implements BrokerLink.Events {
     used.addAll(leftUntil.keySet());
     synchronized (state) {
       links.forEach(l -> used.add(l.broker()));
-      connecting.forEach(l -> used.add(l.broker()));
+      connecting.keySet().forEach(l -> used.add(l.broker()));
     }
     List<HostAndPort> brokers = spec.brokers();
     for (int i = 0; i < brokers.size(); i++) {
@@ -153,10 +218,11 @@ final class AgentLinks implements BrokerLink.Events {
   }
 
   /**
-   * Opens a link to the next candidate and registers; returns why it failed, or null. A refusal of
-   * the registry is thrown when {@code starting}, else reported and retried. The Register is sent
-   * under {@code state}, so a concurrent change of the agent either is in it or is sent on this link
-   * after it; the wait for the ack holds no lock.
+   * Opens a link to the next candidate and registers once its stream is ready; returns why it
+   * failed, or null. A refusal of the registry is thrown when {@code starting}, else reported and
+   * retried. The Register is sent under {@code state}, never during a change, so a change of the agent
+   * either is in it or is sent on this link after the Register was answered; the wait for the answer
+   * holds no lock.
    */
   String connectNext(boolean starting) {
     HostAndPort candidate = nextCandidate();
@@ -164,15 +230,15 @@ final class AgentLinks implements BrokerLink.Events {
       return "no broker left to try";
     }
     BrokerLink link;
-    CompletableFuture<Long> ack;
+    CompletableFuture<Long> ack = new CompletableFuture<>();
     synchronized (state) {
       if (shutdown) {
         return "shut down";
       }
       link = new BrokerLink(candidate, this);
-      connecting.add(link);
-      ack = link.register(spec.id(), registration.get());
+      connecting.put(link, ack); // its Register goes out in ready()
     }
+    link.whenClosed(status -> ack.completeExceptionally(status.asRuntimeException())); // lost before its Register was answered
     String failure = null;
     try {
       ack.get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -187,19 +253,18 @@ final class AgentLinks implements BrokerLink.Events {
       if (refusal.isPresent() && starting) {
         synchronized (state) {
           connecting.remove(link);
+          readyDuringChange.remove(link);
         }
         link.close();
         throw refusal.get();
       }
       failure = refusal.map(RuntimeException::getMessage).orElse(candidate + ": " + GrpcClient.describe(status));
     }
-    boolean adopted = false;
+    boolean adopted;
     synchronized (state) {
-      connecting.remove(link);
-      if (failure == null && !shutdown && link.isOpen()) {
-        links.add(link);
-        adopted = true;
-      }
+      connecting.remove(link); // not adopted after all if its answer comes later: the link closes now
+      readyDuringChange.remove(link);
+      adopted = links.contains(link);
     }
     if (!adopted) {
       link.close();
@@ -303,18 +368,19 @@ final class AgentLinks implements BrokerLink.Events {
 
   /** Stops connecting and checking; closes the links still registering. Returns false if shut down already. */
   boolean shutdown() {
-    List<BrokerLink> registering;
+    List<BrokerLink> unregistered;
     synchronized (state) {
       if (shutdown) {
         return false;
       }
       shutdown = true;
-      registering = List.copyOf(connecting);
+      unregistered = List.copyOf(connecting.keySet());
       connecting.clear();
+      readyDuringChange.clear();
     }
     connector.shutdownNow();
     silence.shutdownNow();
-    registering.forEach(BrokerLink::close);
+    unregistered.forEach(BrokerLink::close);
     return true;
   }
 

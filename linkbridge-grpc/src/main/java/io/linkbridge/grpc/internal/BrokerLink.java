@@ -2,6 +2,8 @@ package io.linkbridge.grpc.internal;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
@@ -20,18 +22,27 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One agent's stream to one broker: sends register, answers pings, and completes a future per
  * message when the broker acknowledges it (matched by the message's sequence). Remembers when it last
  * heard from the broker and the ping interval the broker announced, so the agent can tell a silent
- * broker. Reports its loss once to {@link Events#lost}, and a broker's BrokerLeaving to
- * {@link Events#leaving}; both run on gRPC's callback threads. Thread-safe.
+ * broker. Reports when its stream first reaches the broker to {@link Events#ready}, its loss once to
+ * {@link Events#lost}, and a broker's BrokerLeaving to {@link Events#leaving}; all run on gRPC's
+ * callback threads. Thread-safe.
  */
 final class BrokerLink {
   /** What a link tells its agent. Must not block. */
   interface Events {
+    /**
+     * The stream is up on a connection the broker answered: what is sent from now on reaches it.
+     * Before, a message only waits in the channel (a broker that never answers never gets it). Once.
+     */
+    void ready(BrokerLink link);
+
     /** The stream broke or the broker ended it (not after {@link #close()}). */
     void lost(BrokerLink link);
 
@@ -48,11 +59,21 @@ final class BrokerLink {
   private volatile long lastHeardNanos = System.nanoTime();
   private volatile long pingIntervalMillis; // 0 until the broker announces one
   private volatile boolean leaving;
+  private final AtomicBoolean ready = new AtomicBoolean();
 
   BrokerLink(HostAndPort broker, Events events) {
     this.broker = broker;
     this.channel = BrokerChannels.open(broker, null);
-    this.requests = AgentServiceGrpc.newStub(channel).connect(new StreamObserver<>() {
+    this.requests = AgentServiceGrpc.newStub(channel).connect(new ClientResponseObserver<AgentMessage, BrokerMessage>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<AgentMessage> call) {
+        call.setOnReadyHandler(() -> {
+          if (ready.compareAndSet(false, true)) {
+            events.ready(BrokerLink.this);
+          }
+        });
+      }
+
       @Override
       public void onNext(BrokerMessage m) {
         lastHeardNanos = System.nanoTime();
@@ -140,6 +161,11 @@ final class BrokerLink {
 
   boolean isOpen() {
     return !closed.isDone();
+  }
+
+  /** Runs {@code action} with the status the link ended with, once it ends (at once if it has). */
+  void whenClosed(Consumer<Status> action) {
+    closed.thenAccept(action);
   }
 
   CompletableFuture<Long> register(String agentId, List<ServiceInstance> instances) {

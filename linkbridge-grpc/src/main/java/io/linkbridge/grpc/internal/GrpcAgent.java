@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * The gRPC agent: what it runs, and the writes that change it; its streams to brokers are
  * {@link AgentLinks} (up to two, kept healthy, replaced make-before-break). {@code state} guards
  * what the agent runs and its links and is never held across a network wait; {@code writes} only
- * orders the caller's own register, drain and deregister, so none of them waits behind a reconnect.
+ * orders the caller's own register, drain and deregister. A change and the Register of a new link
+ * never overlap (see {@link AgentLinks}): a change waits for a Register a broker already received,
+ * never for a connect to a broker that does not answer.
  */
 public final class GrpcAgent implements Agent {
   private static final Logger log = LoggerFactory.getLogger(GrpcAgent.class);
@@ -128,44 +130,69 @@ public final class GrpcAgent implements Agent {
   }
 
   /**
-   * Sets (or, with null, removes) one instance and sends the change on every link: first on one
-   * registered link until committed, then on the others marked committed elsewhere (not waited for:
-   * the stream keeps the order), and on links still registering as a write of their own, after their
-   * Register. On failure the agent is unchanged.
+   * Sets (or, with null, removes) one instance and sends the change on every registered link: first
+   * on one until committed, then on the others marked committed elsewhere (not waited for: the stream
+   * keeps the order). It first waits for the Registers in flight, whose snapshot is older, so that
+   * none commits after it; no Register is sent until it ends (a new link registers with what the agent
+   * runs after it). On failure the agent is unchanged.
    */
   private void change(String what, String key, ServiceInstance next, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
     writes.lock();
     try {
-      ServiceInstance previous;
-      List<BrokerLink> registered;
-      List<BrokerLink> registering;
+      List<CompletableFuture<Long>> registrations;
       synchronized (state) {
         if (links.isShutdown()) {
           throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
         }
-        previous = next == null ? instances.remove(key) : instances.put(key, next);
-        registered = links.open(); // healthy brokers first
-        registering = links.registering();
+        registrations = links.beginChange();
       }
       try {
-        onEveryLink(what, registered, send);
-      } catch (RuntimeException e) {
+        awaitRegistrations(what, registrations);
+        ServiceInstance previous;
+        List<BrokerLink> registered;
         synchronized (state) {
-          if (previous == null) {
-            instances.remove(key);
-          } else {
-            instances.put(key, previous);
+          if (links.isShutdown()) {
+            throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
           }
+          previous = next == null ? instances.remove(key) : instances.put(key, next);
+          registered = links.open(); // healthy brokers first, and the links whose Register was just answered
         }
-        throw e;
+        try {
+          onEveryLink(what, registered, send);
+        } catch (RuntimeException e) {
+          synchronized (state) {
+            if (previous == null) {
+              instances.remove(key);
+            } else {
+              instances.put(key, previous);
+            }
+          }
+          throw e;
+        }
+      } finally {
+        synchronized (state) {
+          links.endChange();
+        }
       }
-      registering.forEach(link -> send.apply(link, false).whenComplete((r, e) -> {
-        if (e != null) {
-          log.debug("Agent {}: broker {} did not take {} while registering ({})", spec.id(), link.broker(), what, e.toString());
-        }
-      }));
     } finally {
       writes.unlock();
+    }
+  }
+
+  /**
+   * Waits until each Register in flight was answered (or failed; its link is then not adopted). The
+   * connect that sent it gives up within the connect timeout and closes the link, failing it.
+   */
+  private void awaitRegistrations(String what, List<CompletableFuture<Long>> registrations) {
+    for (CompletableFuture<Long> registration : registrations) {
+      try {
+        registration.get(spec.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new LinkBridgeException("interrupted while " + what + " of agent " + spec.id() + " waited for a registration with a new broker");
+      } catch (ExecutionException | TimeoutException e) {
+        // not registered there: the change goes to the links that are
+      }
     }
   }
 
