@@ -40,19 +40,18 @@ final class EventHistory {
    * The changes of {@code service} after {@code revision}, oldest first, or null when the history
    * no longer reaches back to it (the watch must start over from a snapshot).
    */
-  synchronized List<WatchItem> after(String service, long revision) {
-    if (revision < floor) {
-      return null;
+  List<WatchItem> after(String service, long revision) {
+    WatchItem[] held;
+    synchronized (this) { // a copy of references: the apply thread's add() waits for no scan
+      if (revision < floor) {
+        return null;
+      }
+      held = items.toArray(WatchItem[]::new);
     }
     List<WatchItem> out = new ArrayList<>();
-    var it = items.descendingIterator();
-    while (it.hasNext()) {
-      WatchItem i = it.next();
-      if (i.revision() <= revision) {
-        break;
-      }
-      if (i.service().equals(service)) {
-        out.add(i);
+    for (int i = held.length - 1; i >= 0 && held[i].revision() > revision; i--) {
+      if (held[i].service().equals(service)) {
+        out.add(held[i]);
       }
     }
     Collections.reverse(out);

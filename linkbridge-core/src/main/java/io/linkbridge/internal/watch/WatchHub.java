@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -39,8 +40,13 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
   public static final int HISTORY_EVENTS = 10_000;
   /** The most items one watch may have queued (a watcher that reads nothing): beyond, it is ended. */
   public static final int MAX_QUEUED = 10_000;
-  /** How often idle watches are looked at for PROGRESS. */
-  private static final long PROGRESS_TICK_MILLIS = 50;
+  /**
+   * Idle watches are looked at for PROGRESS every quarter of the shortest progress interval any watch
+   * asked for, within these bounds: a PROGRESS is at most a quarter interval late, and 10,000 watches
+   * cost a few thousand looks a second, not one per watch every few milliseconds.
+   */
+  private static final long MIN_PROGRESS_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(25);
+  private static final long MAX_PROGRESS_TICK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String brokerId;
   private final Registry registry;
@@ -56,6 +62,7 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
   private final ExecutorService drains;
   private final ScheduledExecutorService progress;
   private volatile long latest;
+  private volatile long shortestProgressNanos = TimeUnit.SECONDS.toNanos(1);
   private volatile String leaving;
 
   public WatchHub(String brokerId, Registry registry, Readiness readiness, LongSupplier commitIndex, int maxWatchesPerClient, int maxQueued,
@@ -71,7 +78,7 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
     this.history = new EventHistory(historyEvents, latest);
     this.drains = Executors.newFixedThreadPool(2, daemon("linkbridge-watch-" + brokerId));
     this.progress = Executors.newSingleThreadScheduledExecutor(daemon("linkbridge-watch-progress-" + brokerId));
-    progress.scheduleWithFixedDelay(this::sendProgress, PROGRESS_TICK_MILLIS, PROGRESS_TICK_MILLIS, TimeUnit.MILLISECONDS);
+    scheduleProgress();
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -124,6 +131,9 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
     }
     ServiceWatch watch = new ServiceWatch(clientId, service, fromRevision, sink, drains, maxQueued, progressInterval.toNanos(), clock,
         this::forget);
+    if (progressInterval.toNanos() < shortestProgressNanos) {
+      shortestProgressNanos = progressInterval.toNanos(); // a race may lose a smaller value for one tick; the next open corrects it
+    }
     // Registered before the starting point is read: a change applied meanwhile is either in the
     // snapshot (or replay) or offered to the watch, and start() keeps only what is newer.
     byService.compute(service, (s, set) -> { // atomic with forget's removal of an emptied set
@@ -184,6 +194,15 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
     return counted[0];
   }
 
+  private void scheduleProgress() {
+    long tick = Math.max(MIN_PROGRESS_TICK_NANOS, Math.min(MAX_PROGRESS_TICK_NANOS, shortestProgressNanos / 4));
+    try {
+      progress.schedule(this::sendProgress, tick, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // stopped
+    }
+  }
+
   private void sendProgress() {
     try {
       long now = clock.nanoTime();
@@ -192,7 +211,9 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
         w.progressIfIdle(now, at);
       }
     } catch (RuntimeException e) {
-      log.error("Broker {}: sending watch progress failed; trying again in {} ms", brokerId, PROGRESS_TICK_MILLIS, e);
+      log.error("Broker {}: sending watch progress failed; trying again at the next tick", brokerId, e);
+    } finally {
+      scheduleProgress();
     }
   }
 
