@@ -28,20 +28,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * mvn -B -q -pl linkbridge-bench exec:java -Dexec.mainClass=io.linkbridge.bench.IdleWatchCostBenchmark \
  *     -Dexec.args="--runs 3 --watches 10000 --seconds 10"
  * </pre>
+ *
+ * <p>{@code --progress-millis} sets the watches' progress interval (0: the broker's default, 5 s).
  */
 public final class IdleWatchCostBenchmark {
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = BenchSupport.options(args, Map.of("--runs", "3", "--watches", "10000", "--seconds", "10"));
+    Map<String, String> opts = BenchSupport.options(args, Map.of("--runs", "3", "--watches", "10000", "--seconds", "10",
+        "--progress-millis", "0"));
     int runs = Integer.parseInt(opts.get("--runs"));
     int watches = Integer.parseInt(opts.get("--watches"));
     int seconds = Integer.parseInt(opts.get("--seconds"));
+    long progressMillis = Long.parseLong(opts.get("--progress-millis"));
     Path root = BenchSupport.scratch(opts, "linkbridge-idle-watches");
     System.out.printf("workload: 3 broker processes, a writer in the leader's process (16 in flight) for %d s, with 0 and then %d idle"
-        + " watches of other services; %d runs; %s, %d cores%n", seconds, watches, runs, BenchSupport.cpuModel(),
+        + " watches of other services (progress interval %s); %d runs; %s, %d cores%n", seconds, watches,
+        progressMillis == 0 ? "the broker's default" : progressMillis + " ms", runs, BenchSupport.cpuModel(),
         Runtime.getRuntime().availableProcessors());
     List<double[]> results = new ArrayList<>();
     for (int run = 1; run <= runs; run++) {
-      results.add(run(root.resolve("run-" + run), watches, seconds, run));
+      results.add(run(root.resolve("run-" + run), watches, seconds, progressMillis, run));
     }
     double none = BenchSupport.median(results.stream().mapToDouble(r -> r[0]).toArray());
     double idle = BenchSupport.median(results.stream().mapToDouble(r -> r[1]).toArray());
@@ -55,7 +60,7 @@ public final class IdleWatchCostBenchmark {
     System.exit(0);
   }
 
-  private static double[] run(Path dir, int watches, int seconds, int run) throws Exception {
+  private static double[] run(Path dir, int watches, int seconds, long progressMillis, int run) throws Exception {
     List<Peer> peers = new ArrayList<>();
     List<String> apis = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
@@ -82,7 +87,8 @@ public final class IdleWatchCostBenchmark {
         channels.add(NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().build());
       }
       for (int w = 0; w < watches; w++) {
-        DiscoveryServiceGrpc.newStub(channels.get(w % channels.size())).watch(WatchRequest.newBuilder().setService("idle-" + (w % 500)).build(),
+        DiscoveryServiceGrpc.newStub(channels.get(w % channels.size())).watch(WatchRequest.newBuilder().setService("idle-" + (w % 500))
+            .setProgressIntervalMillis(progressMillis).build(),
             new StreamObserver<WatchEvent>() {
               private boolean first = true;
 

@@ -1,4 +1,4 @@
-package io.linkbridge.grpc.internal;
+package io.linkbridge.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.ShutdownConfig;
+import io.linkbridge.grpc.internal.GrpcAgent;
 import io.linkbridge.registry.RegistryEvent;
 import io.linkbridge.spi.AgentSpec;
 import io.linkbridge.testing.NodeLeakCheck;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(NodeLeakCheck.class)
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class GrpcAgentMoveTest {
+class AgentMoveTest {
   @TempDir Path dir;
   private TestCluster cluster;
   private GrpcAgent agent;
