@@ -3,7 +3,7 @@ package io.linkbridge.spi;
 import java.util.function.Consumer;
 
 /**
- * The broker's agent liveness, which a transport's agent sessions register with: it pings each
+ * The broker's agent liveness, which the broker's agent sessions register with: it pings each
  * watched agent every heartbeat interval and tells the session once the agent has answered nothing
  * for the agent timeout. Time the broker itself stood still (a GC pause, SIGSTOP) is not counted.
  * Thread-safe. The callbacks run on the liveness thread ({@code linkbridge-agent-liveness-<broker>})

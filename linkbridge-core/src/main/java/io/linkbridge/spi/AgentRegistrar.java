@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The writes a transport makes for the agents connected to this broker, one method per agent message.
+ * The writes the broker's agent sessions make for the agents connected to it, one method per agent message.
  * Each is one log command applied all or nothing on every broker (half of a register never shows),
  * and each is checked here first: the agent-id rule, that every instance belongs to the agent, and
  * {@code NodeBuilder.maxInstancesPerAgent}. Raw registry commands are not reachable through it.

@@ -2,9 +2,11 @@ package io.linkbridge.grpc.internal;
 
 import io.grpc.Status;
 import io.linkbridge.HostAndPort;
+import io.linkbridge.NodeBuilder;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.Backoff;
 import io.linkbridge.spi.AgentSpec;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -101,11 +103,19 @@ final class AgentLinks implements BrokerLink.Events {
     return shutdown;
   }
 
-  /** A link worth keeping: open, its broker neither leaving nor silent. */
+  /**
+   * A link worth keeping: open, its broker neither leaving nor silent. Before its first ping the
+   * broker's interval is unknown: it is then silent once it has sent nothing for
+   * {@link #UNKNOWN_INTERVAL_SILENCE} (a broker frozen right after the register is noticed too).
+   */
   static boolean healthy(BrokerLink l, long now) {
     long interval = l.pingIntervalMillis();
-    return l.isOpen() && !l.isLeaving() && (interval == 0 || now - l.lastHeardNanos() <= TimeUnit.MILLISECONDS.toNanos(interval * SILENT_PINGS));
+    long window = interval == 0 ? UNKNOWN_INTERVAL_SILENCE.toNanos() : TimeUnit.MILLISECONDS.toNanos(interval * SILENT_PINGS);
+    return l.isOpen() && !l.isLeaving() && now - l.lastHeardNanos() <= window;
   }
+
+  /** How long a broker that has not pinged yet may stay silent: 3 of the default agent ping interval, and a half more. */
+  static final Duration UNKNOWN_INTERVAL_SILENCE = NodeBuilder.DEFAULT_AGENT_PING_INTERVAL.multipliedBy(SILENT_PINGS).plusMillis(500);
 
   /** Under state: the open registered links, healthy ones first. */
   List<BrokerLink> open() {
