@@ -62,19 +62,14 @@ public final class LocalClientSessions implements ClientSessions {
    */
   @Override
   public synchronized void streamOpened(String clientId) {
-    sessions.asMap().compute(clientId, (id, streams) -> {
-      AtomicInteger s = streams == null ? new AtomicInteger() : streams;
-      s.incrementAndGet();
-      return s; // an update: expiry re-evaluated, never while a stream is open
-    });
+    // a new value object each time: Caffeine re-evaluates the expiry of an update only when the value changes
+    sessions.asMap().compute(clientId, (id, streams) -> new AtomicInteger(streams == null ? 1 : streams.get() + 1));
   }
 
   @Override
   public void streamClosed(String clientId) {
-    sessions.asMap().computeIfPresent(clientId, (id, streams) -> {
-      streams.decrementAndGet();
-      return streams; // expires after clientTimeout once the last stream closed, not before
-    });
+    // expires after clientTimeout once the last stream closed, not before
+    sessions.asMap().computeIfPresent(clientId, (id, streams) -> new AtomicInteger(Math.max(0, streams.get() - 1)));
   }
 
   @Override
