@@ -30,7 +30,14 @@ public class RegistrationRejectedException extends LinkBridgeException {
      * A limit of this broker would be exceeded (for example {@code maxInstancesPerAgent}); the message
      * names the limit and the setting. Decided by the broker that took the request, before the log.
      */
-    LIMIT
+    LIMIT,
+    /**
+     * An agent message older than one of the same agent run that the registry applied already (a
+     * message that committed late, after a newer one went through another broker): what it would
+     * have set is not applied. Found only inside an applied message's results, never as the refusal
+     * of a whole message.
+     */
+    STALE
   }
 
   private final Reason reason;

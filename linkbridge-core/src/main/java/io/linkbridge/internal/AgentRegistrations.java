@@ -36,16 +36,17 @@ final class AgentRegistrations implements AgentRegistrar {
   }
 
   @Override
-  public CompletableFuture<Long> attach(String agentId, List<ServiceInstance> instances) {
-    return register("register", agentId, instances, true);
+  public CompletableFuture<Long> attach(String agentId, List<ServiceInstance> instances, RegistryCommand.Fence fence) {
+    return register("register", agentId, instances, true, fence);
   }
 
   @Override
-  public CompletableFuture<Long> update(String agentId, List<ServiceInstance> instances, boolean attachFirst) {
-    return register("update", agentId, instances, attachFirst);
+  public CompletableFuture<Long> update(String agentId, List<ServiceInstance> instances, boolean attachFirst, RegistryCommand.Fence fence) {
+    return register("update", agentId, instances, attachFirst, fence);
   }
 
-  private CompletableFuture<Long> register(String what, String agentId, List<ServiceInstance> instances, boolean attach) {
+  private CompletableFuture<Long> register(String what, String agentId, List<ServiceInstance> instances, boolean attach,
+      RegistryCommand.Fence fence) {
     try {
       checkAgentId(agentId);
       Set<String> owned = new HashSet<>();
@@ -70,29 +71,36 @@ final class AgentRegistrations implements AgentRegistrar {
       commands.add(new RegistryCommand.AttachAgent(agentId, brokerId));
     }
     instances.forEach(i -> commands.add(new RegistryCommand.RegisterInstance(i)));
-    return group(commands);
+    return group(commands, checkedFence(agentId, fence));
   }
 
   @Override
-  public CompletableFuture<Long> drain(String agentId) {
-    return single(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING));
+  public CompletableFuture<Long> drain(String agentId, RegistryCommand.Fence fence) {
+    return group(List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)), checkedFence(agentId, fence));
   }
 
   @Override
-  public CompletableFuture<Long> deregister(String agentId, String service, List<String> instanceIds) {
+  public CompletableFuture<Long> deregister(String agentId, String service, List<String> instanceIds, RegistryCommand.Fence fence) {
     Objects.requireNonNull(service, "service");
     List<RegistryCommand> commands = new ArrayList<>(instanceIds.size());
     instanceIds.forEach(id -> commands.add(new RegistryCommand.DeregisterInstance(service, id, agentId)));
-    return group(commands);
+    return group(commands, checkedFence(agentId, fence));
   }
 
   @Override
-  public CompletableFuture<Long> deregisterAll(String agentId) {
+  public CompletableFuture<Long> deregisterAll(String agentId, RegistryCommand.Fence fence) {
     List<RegistryCommand> commands = new ArrayList<>();
     for (ServiceInstance i : state.get().instancesOf(agentId)) {
       commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
     }
-    return group(commands);
+    return group(commands, checkedFence(agentId, fence));
+  }
+
+  private static RegistryCommand.Fence checkedFence(String agentId, RegistryCommand.Fence fence) {
+    if (fence != null && !fence.agentId().equals(agentId)) {
+      throw new IllegalArgumentException("fence of agent " + fence.agentId() + " on a message of agent " + agentId);
+    }
+    return fence;
   }
 
   @Override
@@ -100,11 +108,11 @@ final class AgentRegistrations implements AgentRegistrar {
     return single(new RegistryCommand.DetachAgent(agentId, brokerId));
   }
 
-  private CompletableFuture<Long> group(List<RegistryCommand> commands) {
+  private CompletableFuture<Long> group(List<RegistryCommand> commands, RegistryCommand.Fence fence) {
     if (commands.isEmpty()) {
       return CompletableFuture.completedFuture(state.get().revision()); // nothing to change
     }
-    return writes.submit(new RegistryCommand.Atomic(commands)).thenApply(this::revisionOf);
+    return writes.submit(new RegistryCommand.Atomic(commands, fence)).thenApply(this::revisionOf);
   }
 
   private CompletableFuture<Long> single(RegistryCommand command) {

@@ -68,6 +68,9 @@ public final class RegistryCodec {
     } else if (command instanceof RegistryCommand.Atomic c) {
       io.linkbridge.internal.log.Atomic.Builder group = io.linkbridge.internal.log.Atomic.newBuilder();
       c.commands().forEach(inner -> group.addCommands(toProto(inner)));
+      if (c.fence() != null) {
+        group.setFence(toProto(c.fence()));
+      }
       b.setAtomic(group);
     } else if (command instanceof RegistryCommand.ChecksumMark c) {
       b.setChecksumMark(io.linkbridge.internal.log.ChecksumMark.newBuilder().setId(c.id()));
@@ -94,7 +97,8 @@ public final class RegistryCodec {
           c.getChecksumReport().getRevision(), c.getChecksumReport().getChecksum());
       case ANNOUNCE_BROKER -> new RegistryCommand.AnnounceBroker(c.getAnnounceBroker().getBrokerId(),
           HostAndPort.parse("announce_broker.api_address", c.getAnnounceBroker().getApiAddress()));
-      case ATOMIC -> new RegistryCommand.Atomic(c.getAtomic().getCommandsList().stream().map(RegistryCodec::fromProto).toList());
+      case ATOMIC -> new RegistryCommand.Atomic(c.getAtomic().getCommandsList().stream().map(RegistryCodec::fromProto).toList(),
+          c.getAtomic().hasFence() ? fromProto(c.getAtomic().getFence()) : null);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command has no kind set (a command of a newer version?)");
     };
   }
@@ -184,6 +188,14 @@ public final class RegistryCodec {
     };
   }
 
+  private static io.linkbridge.internal.log.Fence toProto(RegistryCommand.Fence f) {
+    return io.linkbridge.internal.log.Fence.newBuilder().setAgentId(f.agentId()).setIncarnation(f.incarnation()).setVersion(f.version()).build();
+  }
+
+  private static RegistryCommand.Fence fromProto(io.linkbridge.internal.log.Fence f) {
+    return new RegistryCommand.Fence(f.getAgentId(), f.getIncarnation(), f.getVersion());
+  }
+
   // ---- snapshots -----------------------------------------------------------------------------
 
   /** The canonical encoding of a state: sorted lists, deterministic map order. */
@@ -197,6 +209,7 @@ public final class RegistryCodec {
           .setDeadSince(state.deadSince(a.id()).orElse(0)));
     }
     state.brokerAddresses().forEach((id, address) -> b.addBrokers(Broker.newBuilder().setId(id).setApiAddress(address.toString())));
+    state.fences().forEach(f -> b.addFences(toProto(f)));
     return deterministic(b.build());
   }
 
@@ -216,7 +229,8 @@ public final class RegistryCodec {
     for (Broker b : s.getBrokersList()) {
       brokers.put(b.getId(), HostAndPort.parse("snapshot broker " + b.getId(), b.getApiAddress()));
     }
-    return ClusterState.of(s.getRevision(), instances, agents, deadSince, brokers);
+    List<RegistryCommand.Fence> fences = s.getFencesList().stream().map(RegistryCodec::fromProto).toList();
+    return ClusterState.of(s.getRevision(), instances, agents, deadSince, brokers, fences);
   }
 
   private static byte[] deterministic(MessageLite message) {

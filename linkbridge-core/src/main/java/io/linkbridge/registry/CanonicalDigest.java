@@ -25,6 +25,9 @@ import java.util.TreeSet;
  * agents: count, then for each (by id): id status brokers(count, sorted) deadSince:long (0: alive)
  * announced brokers, only when at least one broker announced its API address (so states without any
  * keep the checksum they had before announcements existed): count, then for each (by id): id address
+ * agent fences, only when at least one agent sent fenced messages (so states without any keep the
+ * checksum they had before fences existed): the marker string "fences", count, then for each (by
+ * agent id): agentId incarnation version:long
  * </pre>
  * Changing this encoding changes every checksum: a cluster must not mix two encodings.
  */
@@ -80,6 +83,16 @@ final class CanonicalDigest {
         d.putString(id);
         d.putString(address.toString());
       });
+    }
+    var fences = state.fences();
+    if (!fences.isEmpty()) {
+      d.putString("fences"); // a state with fences and no announcement must not read as one with announcements
+      d.putInt(fences.size());
+      for (var f : fences) {
+        d.putString(f.agentId());
+        d.putString(f.incarnation());
+        d.putLong(f.version());
+      }
     }
     return ByteBuffer.wrap(d.sha.digest()).getLong();
   }

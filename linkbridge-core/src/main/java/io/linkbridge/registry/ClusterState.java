@@ -21,7 +21,7 @@ import java.util.TreeSet;
 public final class ClusterState {
   /** The state before the first command. */
   public static final ClusterState EMPTY = new ClusterState(0, SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(), SortedTreap.empty(),
-      SortedTreap.empty());
+      SortedTreap.empty(), SortedTreap.empty());
 
   private final long revision;
   private final SortedTreap<SortedTreap<ServiceInstance>> services;
@@ -32,16 +32,20 @@ public final class ClusterState {
   private final SortedTreap<Long> deadSince;
   /** The API address each broker announced, by broker id. */
   private final SortedTreap<HostAndPort> brokers;
+  /** The last applied {@link RegistryCommand.Fence} of each agent that sent fenced messages, by agent id. */
+  private final SortedTreap<RegistryCommand.Fence> fences;
   private volatile Long checksum;
 
   ClusterState(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
-      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince, SortedTreap<HostAndPort> brokers) {
+      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince, SortedTreap<HostAndPort> brokers,
+      SortedTreap<RegistryCommand.Fence> fences) {
     this.revision = revision;
     this.services = services;
     this.agents = agents;
     this.byAgent = byAgent;
     this.deadSince = deadSince;
     this.brokers = brokers;
+    this.fences = fences;
   }
 
   /**
@@ -71,6 +75,15 @@ public final class ClusterState {
    */
   public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents, Map<String, Long> deadSince,
       Map<String, HostAndPort> brokerAddresses) {
+    return of(revision, instances, agents, deadSince, brokerAddresses, List.of());
+  }
+
+  /**
+   * Builds a state from everything a snapshot holds: {@code fences} are the agents' last applied
+   * fences (each of an agent the state holds).
+   */
+  public static ClusterState of(long revision, List<ServiceInstance> instances, List<AgentInfo> agents, Map<String, Long> deadSince,
+      Map<String, HostAndPort> brokerAddresses, List<RegistryCommand.Fence> fences) {
     SortedTreap<SortedTreap<ServiceInstance>> services = SortedTreap.empty();
     SortedTreap<SortedTreap<ServiceInstance>> byAgent = SortedTreap.empty();
     for (ServiceInstance i : instances) {
@@ -91,7 +104,14 @@ public final class ClusterState {
     for (Map.Entry<String, HostAndPort> b : brokerAddresses.entrySet()) {
       brokers = brokers.put(b.getKey(), b.getValue());
     }
-    return new ClusterState(revision, services, agentMap, byAgent, dead, brokers);
+    SortedTreap<RegistryCommand.Fence> fenceMap = SortedTreap.empty();
+    for (RegistryCommand.Fence f : fences) {
+      if (agentMap.get(f.agentId()) == null) {
+        throw new IllegalArgumentException("fence of agent '" + f.agentId() + "', which the state does not hold");
+      }
+      fenceMap = fenceMap.put(f.agentId(), f);
+    }
+    return new ClusterState(revision, services, agentMap, byAgent, dead, brokers, fenceMap);
   }
 
   /** {@code tree} with {@code value} under {@code inner} in the map under {@code outer}. */
@@ -192,6 +212,20 @@ public final class ClusterState {
     return brokers;
   }
 
+  SortedTreap<RegistryCommand.Fence> fencesTree() {
+    return fences;
+  }
+
+  /** The agent's last applied fence, if it sent fenced messages. */
+  public Optional<RegistryCommand.Fence> fence(String agentId) {
+    return Optional.ofNullable(fences.get(agentId));
+  }
+
+  /** Every agent's last applied fence, by agent id. */
+  public List<RegistryCommand.Fence> fences() {
+    return Collections.unmodifiableList(fences.values());
+  }
+
   /** The API address broker {@code brokerId} announced, if it did. */
   public Optional<HostAndPort> brokerAddress(String brokerId) {
     return Optional.ofNullable(brokers.get(brokerId));
@@ -219,7 +253,7 @@ public final class ClusterState {
   @Override
   public boolean equals(Object o) {
     return o instanceof ClusterState other && revision == other.revision && services.equals(other.services) && agents.equals(other.agents)
-        && deadSince.equals(other.deadSince) && brokers.equals(other.brokers);
+        && deadSince.equals(other.deadSince) && brokers.equals(other.brokers) && fences.equals(other.fences);
   }
 
   @Override

@@ -104,8 +104,11 @@ public sealed interface RegistryCommand {
    * nothing of the group is applied ({@link CommandResult.Atomic#applied()} is false); a deregistration
    * of an instance that is already gone is not a refusal of the group (what it asks holds), though its
    * own result says {@code NOT_FOUND}. Only instance and agent commands may be grouped, never a group.
+   *
+   * <p>{@code fence} (may be null: unfenced) places the message in its agent's own sequence: a group
+   * older than one the registry applied from the same agent incarnation is stale, see {@link Fence}.
    */
-  record Atomic(List<RegistryCommand> commands) implements RegistryCommand {
+  record Atomic(List<RegistryCommand> commands, Fence fence) implements RegistryCommand {
     public Atomic {
       commands = List.copyOf(commands);
       if (commands.isEmpty()) {
@@ -117,6 +120,45 @@ public sealed interface RegistryCommand {
           throw new IllegalArgumentException("an atomic group holds only instance and agent commands, not " + c);
         }
       }
+    }
+
+    /** An unfenced group. */
+    public Atomic(List<RegistryCommand> commands) {
+      this(commands, null);
+    }
+  }
+
+  /**
+   * Where an agent message stands in its agent's own sequence: {@code incarnation} names one run of
+   * the agent (a new one each time it starts), {@code version} counts its changes (a register carries
+   * the version of the content it holds, each later change one more). A message travels through any
+   * of the agent's brokers, and one that timed out may still commit late, after a newer one committed
+   * through another broker: applied then, it would bring back older content (an instance the agent
+   * removed, metadata it replaced). So a fenced group of the incarnation the registry last applied,
+   * with a lower version, is stale: its attach and detach commands apply (the broker's stream is
+   * real), its instance and status commands do not (each result says {@code STALE}). A group of
+   * another incarnation always applies and starts that incarnation's sequence. An agent that becomes
+   * DEAD forgets its fence: the registry removed its instances, not the agent, so whatever registers
+   * it next applies.
+   */
+  record Fence(String agentId, String incarnation, long version) {
+    /** The longest incarnation accepted (a UUID's text is 36). */
+    public static final int MAX_INCARNATION_LENGTH = 64;
+
+    public Fence {
+      Objects.requireNonNull(agentId, "agentId");
+      Objects.requireNonNull(incarnation, "incarnation");
+      if (incarnation.isEmpty() || incarnation.length() > MAX_INCARNATION_LENGTH) {
+        throw new IllegalArgumentException("incarnation must be 1.." + MAX_INCARNATION_LENGTH + " characters, was " + incarnation.length());
+      }
+      if (version < 0) {
+        throw new IllegalArgumentException("version must be >= 0, was " + version);
+      }
+    }
+
+    /** Whether a group with this fence is older than {@code applied}, the agent's fence in the registry. */
+    public boolean olderThan(Fence applied) {
+      return applied != null && applied.incarnation.equals(incarnation) && version < applied.version;
     }
   }
 }

@@ -23,7 +23,8 @@ final class RegistryMutation {
 
   /** Everything a mutation holds, to return to. */
   private record Saved(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
-      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince, SortedTreap<HostAndPort> brokers, int events) {}
+      SortedTreap<SortedTreap<ServiceInstance>> byAgent, SortedTreap<Long> deadSince, SortedTreap<HostAndPort> brokers,
+      SortedTreap<RegistryCommand.Fence> fences, int events) {}
 
   private long revision;
   private SortedTreap<SortedTreap<ServiceInstance>> services;
@@ -31,6 +32,7 @@ final class RegistryMutation {
   private SortedTreap<SortedTreap<ServiceInstance>> byAgent;
   private SortedTreap<Long> deadSince;
   private SortedTreap<HostAndPort> brokers;
+  private SortedTreap<RegistryCommand.Fence> fences;
   private final int deadAgentsKept;
   private final long term;
   private final List<RegistryEvent> events = new ArrayList<>();
@@ -47,11 +49,12 @@ final class RegistryMutation {
     byAgent = base.byAgentTree();
     deadSince = base.deadSinceTree();
     brokers = base.brokersTree();
+    fences = base.fencesTree();
     this.deadAgentsKept = deadAgentsKept;
   }
 
   ClusterState build() {
-    return new ClusterState(revision, services, agents, byAgent, deadSince, brokers);
+    return new ClusterState(revision, services, agents, byAgent, deadSince, brokers, fences);
   }
 
   /** The changes, in revision order. */
@@ -83,7 +86,7 @@ final class RegistryMutation {
     } else if (command instanceof RegistryCommand.AnnounceBroker c) {
       return announce(c.brokerId(), c.apiAddress());
     } else if (command instanceof RegistryCommand.Atomic c) {
-      return applyAtomically(c.commands());
+      return applyAtomically(c.commands(), c.fence());
     } else if (command instanceof RegistryCommand.ChecksumMark c) {
       checks.add(new MarkAt(c.id(), build()));
       return applied();
@@ -108,13 +111,21 @@ final class RegistryMutation {
   /**
    * Applies the group on top of what this entry did so far; if one command is refused, returns to
    * that point, so nothing of the group shows (no event, no revision). A deregistration of an instance
-   * already gone does not refuse the group: what it asks holds.
+   * already gone does not refuse the group: what it asks holds. A stale group (its fence older than
+   * the agent's, see {@link RegistryCommand.Fence}) applies only its attach and detach commands.
    */
-  private CommandResult applyAtomically(List<RegistryCommand> group) {
-    Saved before = new Saved(revision, services, agents, byAgent, deadSince, brokers, events.size());
+  private CommandResult applyAtomically(List<RegistryCommand> group, RegistryCommand.Fence fence) {
+    Saved before = new Saved(revision, services, agents, byAgent, deadSince, brokers, fences, events.size());
+    RegistryCommand.Fence applied = fence == null ? null : fences.get(fence.agentId());
+    boolean stale = fence != null && fence.olderThan(applied);
     List<CommandResult> results = new ArrayList<>(group.size());
     for (int i = 0; i < group.size(); i++) {
       RegistryCommand c = group.get(i);
+      if (stale && !(c instanceof RegistryCommand.AttachAgent || c instanceof RegistryCommand.DetachAgent)) {
+        results.add(new CommandResult.Rejected(Reason.STALE, describe(c) + " is from version " + fence.version() + " of agent "
+            + fence.agentId() + " (run " + fence.incarnation() + "), and version " + applied.version() + " is applied already"));
+        continue;
+      }
       CommandResult r = apply(c);
       boolean alreadyGone = c instanceof RegistryCommand.DeregisterInstance && r instanceof CommandResult.Rejected j && j.reason() == Reason.NOT_FOUND;
       if (r instanceof CommandResult.Rejected j && !alreadyGone) {
@@ -124,6 +135,11 @@ final class RegistryMutation {
         return new CommandResult.Atomic(false, Collections.nCopies(group.size(), refusal));
       }
       results.add(r);
+    }
+    AgentInfo agent = fence == null ? null : agents.get(fence.agentId());
+    if (!stale && agent != null && agent.status() != AgentStatus.DEAD) {
+      fences = fences.put(fence.agentId(), applied != null && applied.incarnation().equals(fence.incarnation()) && applied.version() > fence.version()
+          ? applied : fence);
     }
     return new CommandResult.Atomic(true, results);
   }
@@ -135,6 +151,7 @@ final class RegistryMutation {
     byAgent = s.byAgent();
     deadSince = s.deadSince();
     brokers = s.brokers();
+    fences = s.fences();
     events.subList(s.events(), events.size()).clear(); // groups hold no announcement: 'changed' needs no restoring
   }
 
@@ -267,6 +284,7 @@ final class RegistryMutation {
     }
     putAgent(new AgentInfo(agent.id(), AgentStatus.DEAD, Set.of()));
     deadSince = deadSince.put(agent.id(), revision);
+    fences = fences.remove(agent.id()); // the registry removed its instances, not the agent: what registers it next applies
     while (deadSince.size() > deadAgentsKept) {
       forgetLongestDead();
     }
@@ -285,6 +303,7 @@ final class RegistryMutation {
     AgentInfo forgotten = agents.get(oldest[0]);
     agents = agents.remove(oldest[0]);
     deadSince = deadSince.remove(oldest[0]);
+    fences = fences.remove(oldest[0]);
     event(RegistryEvent.Type.AGENT_REMOVED, null, forgotten);
   }
 

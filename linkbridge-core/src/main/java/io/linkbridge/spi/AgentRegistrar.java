@@ -1,6 +1,7 @@
 package io.linkbridge.spi;
 
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.RegistryCommand.Fence;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -22,6 +23,9 @@ import java.util.concurrent.CompletableFuture;
  *       resend it, here or on another broker.</li>
  * </ul>
  *
+ * <p>{@code fence} (null: unfenced) places each message in the agent's own sequence: a message that
+ * commits after a newer one of the same agent run changes no instance ({@link Fence}).
+ *
  * <p>Thread-safe. Futures complete on a write-callbacks thread of the broker, never on a Raft
  * thread; callbacks should not block (one that does holds back only itself).
  */
@@ -31,27 +35,27 @@ public interface AgentRegistrar {
    * The agent connected (or reconnected) to this broker: attaches it here and registers or replaces
    * {@code instances}, as one command. Instances it owns and does not list stay registered.
    */
-  CompletableFuture<Long> attach(String agentId, List<ServiceInstance> instances);
+  CompletableFuture<Long> attach(String agentId, List<ServiceInstance> instances, Fence fence);
 
   /**
    * Registers or replaces {@code instances} of the agent; with {@code attachFirst}, attaches the agent
    * to this broker in the same command (for an agent the registry no longer holds here, for example
    * after a leader's clean-up of this broker).
    */
-  CompletableFuture<Long> update(String agentId, List<ServiceInstance> instances, boolean attachFirst);
+  CompletableFuture<Long> update(String agentId, List<ServiceInstance> instances, boolean attachFirst, Fence fence);
 
   /** The agent is leaving: its instances become DRAINING (they stay registered, taking no new calls). */
-  CompletableFuture<Long> drain(String agentId);
+  CompletableFuture<Long> drain(String agentId, Fence fence);
 
   /**
    * Removes the agent's instances {@code instanceIds} of {@code service}, as one command. An id
    * already gone is no refusal (what the agent asks holds); one owned by another agent is
    * ({@code NOT_OWNER}).
    */
-  CompletableFuture<Long> deregister(String agentId, String service, List<String> instanceIds);
+  CompletableFuture<Long> deregister(String agentId, String service, List<String> instanceIds, Fence fence);
 
   /** Removes every instance the agent owns, as one command. */
-  CompletableFuture<Long> deregisterAll(String agentId);
+  CompletableFuture<Long> deregisterAll(String agentId, Fence fence);
 
   /** This broker lost the agent's stream; an agent left with no broker becomes DEAD and its instances leave. */
   CompletableFuture<Long> detach(String agentId);

@@ -21,23 +21,28 @@ public interface AgentSessions {
    * order the agent sent them; {@code sequence} is echoed in the ack (0: no ack wanted).
    */
   interface Session {
-    /** The first message (may be repeated, idempotent): who the agent is and every instance it runs. */
-    void register(String agentId, List<ServiceInstance> instances, long sequence);
+    /**
+     * The first message (may be repeated, idempotent): who the agent is and every instance it runs.
+     * {@code incarnation} names this run of the agent (empty: the agent's messages are not fenced) and
+     * {@code version} the content it registers; see {@link io.linkbridge.registry.RegistryCommand.Fence}.
+     * Every later message carries the agent's version after it.
+     */
+    void register(String agentId, String incarnation, List<ServiceInstance> instances, long version, long sequence);
 
     /** Adds or replaces instances; {@code committedElsewhere}: only remember them (the agent's other broker committed them). */
-    void update(List<ServiceInstance> instances, boolean committedElsewhere, long sequence);
+    void update(List<ServiceInstance> instances, boolean committedElsewhere, long version, long sequence);
 
     /** The agent answered a ping. */
     void pong();
 
     /** The agent is leaving: its instances become DRAINING. */
-    void shutdownNotice(long sequence);
+    void shutdownNotice(long version, long sequence);
 
     /**
      * Removes instances {@code instanceIds} of {@code service} (none named: every instance of the
      * agent); {@code committedElsewhere}: only forget them.
      */
-    void deregister(String service, List<String> instanceIds, boolean committedElsewhere, long sequence);
+    void deregister(String service, List<String> instanceIds, boolean committedElsewhere, long version, long sequence);
 
     /** A message of the transport's format that breaks one of its rules: the session ends with INVALID. */
     void invalid(String description);

@@ -51,7 +51,7 @@ class AgentRegistrationsTest {
 
   @Test
   void attach_isOneAtomicCommand_attachingAndRegistering() {
-    long revision = agents.attach("a1", instances("a1", 2)).join();
+    long revision = agents.attach("a1", instances("a1", 2), null).join();
     assertThat(submitted).singleElement().isInstanceOf(RegistryCommand.Atomic.class);
     assertThat(revision).isEqualTo(sm.state().revision()).isEqualTo(3);
     assertThat(sm.state().agent("a1").orElseThrow().brokers()).containsExactly("b1");
@@ -60,9 +60,9 @@ class AgentRegistrationsTest {
 
   @Test
   void aRegisterHalfOfWhichIsOwnedByAnotherAgent_registersNothing() {
-    agents.attach("other", List.of(instance("g1", "other"))).join();
+    agents.attach("other", List.of(instance("g1", "other")), null).join();
     long before = sm.state().revision();
-    RegistrationRejectedException e = refusal(agents.attach("a1", List.of(instance("g0", "a1"), instance("g1", "a1"))));
+    RegistrationRejectedException e = refusal(agents.attach("a1", List.of(instance("g0", "a1"), instance("g1", "a1")), null));
     assertThat(e.reason()).isEqualTo(Reason.ALREADY_OWNED);
     assertThat(sm.state().revision()).isEqualTo(before);
     assertThat(sm.state().agent("a1")).isEmpty();
@@ -71,7 +71,7 @@ class AgentRegistrationsTest {
 
   @Test
   void aRegisterBeyondMaxInstancesPerAgent_isRefusedLimit_namingTheLimitAndTheSetting() {
-    RegistrationRejectedException e = refusal(agents.attach("a1", instances("a1", 4)));
+    RegistrationRejectedException e = refusal(agents.attach("a1", instances("a1", 4), null));
     assertThat(e.reason()).isEqualTo(Reason.LIMIT);
     assertThat(e).hasMessageContaining("would own 4 instances").hasMessageContaining("maxInstancesPerAgent (3)")
         .hasMessageContaining("NodeBuilder.maxInstancesPerAgent");
@@ -80,41 +80,41 @@ class AgentRegistrationsTest {
 
   @Test
   void theLimitCounts_whatTheAgentOwnsAlready_plusWhatItAdds() {
-    agents.attach("a1", instances("a1", 2)).join();
-    assertThat(agents.update("a1", List.of(instance("g0", "a1"), instance("g1", "a1")), false).join()).isPositive(); // replaces: still 2
-    assertThat(refusal(agents.update("a1", List.of(instance("x", "a1"), instance("y", "a1")), false)).reason()).isEqualTo(Reason.LIMIT);
+    agents.attach("a1", instances("a1", 2), null).join();
+    assertThat(agents.update("a1", List.of(instance("g0", "a1"), instance("g1", "a1")), false, null).join()).isPositive(); // replaces: still 2
+    assertThat(refusal(agents.update("a1", List.of(instance("x", "a1"), instance("y", "a1")), false, null)).reason()).isEqualTo(Reason.LIMIT);
   }
 
   @Test
   void anInstanceOfAnotherOwner_isRefusedInvalid_beforeTheLog() {
-    assertThat(refusal(agents.attach("a1", List.of(instance("g0", "a2")))).reason()).isEqualTo(Reason.INVALID);
-    assertThat(refusal(agents.attach("a1", List.of(instance("g0", "")))).reason()).isEqualTo(Reason.INVALID);
+    assertThat(refusal(agents.attach("a1", List.of(instance("g0", "a2")), null)).reason()).isEqualTo(Reason.INVALID);
+    assertThat(refusal(agents.attach("a1", List.of(instance("g0", "")), null)).reason()).isEqualTo(Reason.INVALID);
     assertThat(submitted).isEmpty();
   }
 
   @Test
   void aBadAgentId_isRefusedInvalid() {
-    assertThat(refusal(agents.attach("bad id/", List.of())).reason()).isEqualTo(Reason.INVALID);
+    assertThat(refusal(agents.attach("bad id/", List.of(), null)).reason()).isEqualTo(Reason.INVALID);
   }
 
   @Test
   void deregister_ofIdsPartlyGone_removesTheRest_andAnswersTheRevision() {
-    agents.attach("a1", instances("a1", 3)).join();
-    long revision = agents.deregister("a1", "greeter", List.of("gone", "g0", "g1")).join();
+    agents.attach("a1", instances("a1", 3), null).join();
+    long revision = agents.deregister("a1", "greeter", List.of("gone", "g0", "g1"), null).join();
     assertThat(sm.state().instancesOf("a1")).extracting(ServiceInstance::id).containsExactly("g2");
     assertThat(revision).isEqualTo(sm.state().revision());
-    assertThat(agents.deregister("a1", "greeter", List.of("gone")).join()).isEqualTo(sm.state().revision());
+    assertThat(agents.deregister("a1", "greeter", List.of("gone"), null).join()).isEqualTo(sm.state().revision());
   }
 
   @Test
   void drainDeregisterAllAndDetach_doWhatTheAgentSaid() {
-    agents.attach("a1", instances("a1", 2)).join();
-    agents.drain("a1").join();
+    agents.attach("a1", instances("a1", 2), null).join();
+    agents.drain("a1", null).join();
     assertThat(sm.state().instancesOf("a1")).extracting(ServiceInstance::state).containsOnly(InstanceState.DRAINING);
-    agents.deregisterAll("a1").join();
+    agents.deregisterAll("a1", null).join();
     assertThat(sm.state().instancesOf("a1")).isEmpty();
     int writes = submitted.size();
-    assertThat(agents.deregisterAll("a1").join()).isEqualTo(sm.state().revision());
+    assertThat(agents.deregisterAll("a1", null).join()).isEqualTo(sm.state().revision());
     assertThat(submitted).as("nothing left to remove: no write").hasSize(writes);
     agents.detach("a1").join();
     assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.DEAD);
@@ -122,10 +122,10 @@ class AgentRegistrationsTest {
 
   @Test
   void anUpdateWithAttachFirst_reattachesInTheSameCommand() {
-    agents.attach("a1", instances("a1", 1)).join();
+    agents.attach("a1", instances("a1", 1), null).join();
     agents.detach("a1").join();
-    assertThatThrownBy(() -> agents.update("a1", instances("a1", 1), false).join()).hasCauseInstanceOf(RegistrationRejectedException.class);
-    agents.update("a1", instances("a1", 1), true).join();
+    assertThatThrownBy(() -> agents.update("a1", instances("a1", 1), false, null).join()).hasCauseInstanceOf(RegistrationRejectedException.class);
+    agents.update("a1", instances("a1", 1), true, null).join();
     assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.ALIVE);
     assertThat(sm.state().instancesOf("a1")).hasSize(1);
   }

@@ -14,6 +14,7 @@ import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.internal.DefaultNode;
 import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.grpc.v1.Deregister;
 import io.linkbridge.grpc.v1.Instance;
@@ -110,6 +111,55 @@ class AgentServiceTest {
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.registry().instances("greeter"))
         .extracting(ServiceInstance::id).containsExactly("g1", "g3"));
     assertThat(agent.closedWith.get()).isNull();
+  }
+
+  /**
+   * A Register that commits late (the agent gave up on that broker, and its next change already
+   * committed elsewhere) must not bring back older content: the second stream plays that Register.
+   */
+  @Test
+  void aLateRegisterOfTheSameRun_keepsTheNewerContent_aNewRunRegistersAnew() {
+    String run = "run-1";
+    Instance old = instance("g1").toBuilder().putMetadata("v", "old").build();
+    RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
+        .setIncarnation(run).addInstances(old).addInstances(instance("g2"))).setVersion(0).setSequence(1).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 1);
+    agent.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(old.toBuilder().putMetadata("v", "new")))
+        .setVersion(1).setSequence(2).build());
+    agent.send(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService("greeter").addInstanceIds("g2"))
+        .setVersion(2).setSequence(3).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
+
+    RawAgent late = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
+        .setIncarnation(run).addInstances(old).addInstances(instance("g2"))).setVersion(0).setSequence(1).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> late.acks.size() == 1); // attached: the stream is real
+    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id, i -> i.metadata().get("v"))
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("g1", "new"));
+
+
+    // a new run of the agent (it restarted) registers what it runs now, whatever the old run's version
+    RawAgent restarted = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
+        .setIncarnation("run-2").addInstances(old)).setVersion(0).setSequence(1).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> restarted.acks.size() == 1);
+    assertThat(node.registry().instances("greeter")).extracting(i -> i.metadata().get("v")).containsExactly("old");
+  }
+
+  @Test
+  void aBadIncarnationOrVersion_invalidArgumentNamingTheField() {
+    RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
+        .setIncarnation("x".repeat(65)).addInstances(instance("g1"))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.closedWith.get() != null);
+    assertThat(agent.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(agent.closedWith.get().getDescription()).contains("incarnation must be 1..64 characters, was 65");
+
+    RawAgent negative = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-b")
+        .setIncarnation("run").addInstances(instance("g2"))).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> negative.acks.size() == 1);
+    negative.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g2"))).setVersion(-1).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> negative.closedWith.get() != null);
+    assertThat(negative.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(negative.closedWith.get().getDescription()).contains("update.version must be >= 0, was -1");
+    assertThat(node.registry().instances("greeter")).isEmpty();
   }
 
   @Test

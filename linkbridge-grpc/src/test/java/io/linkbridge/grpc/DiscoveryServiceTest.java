@@ -225,12 +225,12 @@ class DiscoveryServiceTest {
 
   @Test
   void agentDraining_watchersGetShutdownNoticeWithAlternatives() {
-    ((DefaultNode) node).agentRegistrar().attach("agent-a", List.of(instance("g1", "agent-a"))).join();
+    ((DefaultNode) node).agentRegistrar().attach("agent-a", List.of(instance("g1", "agent-a")), null).join();
     register("g2");
     List<WatchEvent> events = new CopyOnWriteArrayList<>();
     watch(0, events, new AtomicReference<>());
     await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 1);
-    ((DefaultNode) node).agentRegistrar().drain("agent-a").join();
+    ((DefaultNode) node).agentRegistrar().drain("agent-a", null).join();
     await().atMost(Duration.ofSeconds(5)).until(() -> events.size() == 2);
     WatchEvent notice = events.get(1);
     assertThat(notice.getType()).isEqualTo(WatchEvent.Type.SHUTDOWN_NOTICE);

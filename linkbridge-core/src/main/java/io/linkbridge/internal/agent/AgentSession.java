@@ -5,6 +5,7 @@ import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.RegistryCommand.Fence;
 import io.linkbridge.spi.AgentHeartbeats;
 import io.linkbridge.spi.AgentSessions;
 import io.linkbridge.spi.AgentSink;
@@ -42,6 +43,10 @@ final class AgentSession implements AgentSessions.Session {
   private long pingSequence;
   /** What this stream registered (with later updates and deregistrations), by service/id: to re-attach the agent. */
   private final Map<String, ServiceInstance> registered = new LinkedHashMap<>();
+  /** This run of the agent (empty: its messages are not fenced); set by the first register. */
+  private volatile String incarnation;
+  /** The agent's version after the last message of this stream (guarded by registered): what a re-attach is fenced with. */
+  private long version;
   private volatile boolean attaching;
   private volatile boolean draining;
 
@@ -59,18 +64,26 @@ final class AgentSession implements AgentSessions.Session {
   }
 
   @Override
-  public void register(String id, List<ServiceInstance> instances, long sequence) {
+  public void register(String id, String run, List<ServiceInstance> instances, long atVersion, long sequence) {
     if (ended.get()) {
       return;
     }
     try {
       new AgentInfo(id, AgentStatus.ALIVE, Set.of()); // the agent-id rule of the model
+      if (!run.isEmpty()) {
+        new Fence(id, run, atVersion); // the fence's rules
+      }
     } catch (IllegalArgumentException e) {
       end(AgentSink.Kind.INVALID, "register." + e.getMessage());
       return;
     }
     if (agentId != null && !agentId.equals(id)) {
       end(AgentSink.Kind.OUT_OF_ORDER, "this stream is registered as agent '" + agentId + "', cannot register as '" + id + "'");
+      return;
+    }
+    if (incarnation != null && !incarnation.equals(run)) {
+      end(AgentSink.Kind.OUT_OF_ORDER, "this stream is registered as run '" + incarnation + "' of agent '" + id + "', cannot register as run '"
+          + run + "'");
       return;
     }
     String leaving = sessions.leaving();
@@ -80,6 +93,7 @@ final class AgentSession implements AgentSessions.Session {
     }
     boolean first = agentId == null;
     agentId = id;
+    incarnation = run;
     AgentSession replaced = sessions.claim(id, this);
     if (replaced != null && replaced != this) {
       replaced.supersede();
@@ -89,12 +103,14 @@ final class AgentSession implements AgentSessions.Session {
       end(AgentSink.Kind.BROKER_LEAVING, leaving);
       return;
     }
+    Fence fence;
     synchronized (registered) {
       registered.clear();
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
+      fence = fenceAt(atVersion);
     }
     attaching = true;
-    answer("register", sequence, sessions.registrar().attach(id, registeredNow())).whenComplete((ok, e) -> attaching = false);
+    answer("register", sequence, sessions.registrar().attach(id, registeredNow(), fence)).whenComplete((ok, e) -> attaching = false);
     if (first) { // the broker's agent liveness pings it from now on, and says when it timed out
       heartbeat = sessions.heartbeats().watch(id, this::ping, reason -> end(AgentSink.Kind.TIMED_OUT, reason));
       if (ended.get()) {
@@ -106,17 +122,36 @@ final class AgentSession implements AgentSessions.Session {
   }
 
   @Override
-  public void update(List<ServiceInstance> instances, boolean committedElsewhere, long sequence) {
-    if (!registeredYet("update")) {
+  public void update(List<ServiceInstance> instances, boolean committedElsewhere, long atVersion, long sequence) {
+    if (!registeredYet("update") || !versionValid("update", atVersion)) {
       return;
     }
+    Fence fence;
     synchronized (registered) {
       instances.forEach(i -> registered.put(key(i.service(), i.id()), i));
+      fence = fenceAt(atVersion);
     }
     CompletableFuture<Long> write = committedElsewhere ? CompletableFuture.completedFuture(sessions.registry().revision())
-        : attachedHere() ? sessions.registrar().update(agentId, instances, false)
-        : sessions.registrar().attach(agentId, registeredNow()); // detached meanwhile (a leader's clean-up, an earlier write that did not commit)
+        : attachedHere() ? sessions.registrar().update(agentId, instances, false, fence)
+        : sessions.registrar().attach(agentId, registeredNow(), fence); // detached meanwhile (a leader's clean-up, a write that did not commit)
     answer("update", sequence, write);
+  }
+
+  private boolean versionValid(String what, long atVersion) {
+    if (atVersion < 0) {
+      end(AgentSink.Kind.INVALID, what + ".version must be >= 0, was " + atVersion);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Under registered: the fence of a message at {@code atVersion} (null when the agent is not fenced),
+   * and the stream's version from now on. A re-attach carries the highest version the stream saw.
+   */
+  private Fence fenceAt(long atVersion) {
+    version = Math.max(version, atVersion);
+    return incarnation == null || incarnation.isEmpty() ? null : new Fence(agentId, incarnation, atVersion);
   }
 
   @Override
@@ -127,16 +162,20 @@ final class AgentSession implements AgentSessions.Session {
   }
 
   @Override
-  public void shutdownNotice(long sequence) {
-    if (registeredYet("shutdown_notice")) {
+  public void shutdownNotice(long atVersion, long sequence) {
+    if (registeredYet("shutdown_notice") && versionValid("shutdown_notice", atVersion)) {
       draining = true;
-      answer("shutdown_notice", sequence, sessions.registrar().drain(agentId));
+      Fence fence;
+      synchronized (registered) {
+        fence = fenceAt(atVersion);
+      }
+      answer("shutdown_notice", sequence, sessions.registrar().drain(agentId, fence));
     }
   }
 
   @Override
-  public void deregister(String service, List<String> instanceIds, boolean committedElsewhere, long sequence) {
-    if (!registeredYet("deregister")) {
+  public void deregister(String service, List<String> instanceIds, boolean committedElsewhere, long atVersion, long sequence) {
+    if (!registeredYet("deregister") || !versionValid("deregister", atVersion)) {
       return;
     }
     if (!instanceIds.isEmpty()) {
@@ -156,16 +195,18 @@ final class AgentSession implements AgentSessions.Session {
         }
       }
     }
+    Fence fence;
     synchronized (registered) { // a re-attach must not bring back what the agent removed
       if (instanceIds.isEmpty()) {
         registered.clear();
       } else {
         instanceIds.forEach(id -> registered.remove(key(service, id)));
       }
+      fence = fenceAt(atVersion);
     }
     answer("deregister", sequence, committedElsewhere ? CompletableFuture.completedFuture(sessions.registry().revision())
-        : instanceIds.isEmpty() ? sessions.registrar().deregisterAll(agentId)
-        : sessions.registrar().deregister(agentId, service, instanceIds));
+        : instanceIds.isEmpty() ? sessions.registrar().deregisterAll(agentId, fence)
+        : sessions.registrar().deregister(agentId, service, instanceIds, fence));
   }
 
   @Override
@@ -237,7 +278,11 @@ final class AgentSession implements AgentSessions.Session {
     if (!attachedHere()) {
       log.info("Agent {} is no longer attached to broker {} in the registry; attaching it again", id, sessions.brokerId());
       attaching = true;
-      answer("register", 0, sessions.registrar().attach(id, registeredNow())).whenComplete((ok, e) -> attaching = false);
+      Fence fence;
+      synchronized (registered) {
+        fence = fenceAt(version);
+      }
+      answer("register", 0, sessions.registrar().attach(id, registeredNow(), fence)).whenComplete((ok, e) -> attaching = false);
     }
   }
 

@@ -37,15 +37,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: connects on {@code linkbridge-agent-connect-<id>}, the silence check on
  * {@code linkbridge-agent-silence-<id>}. The agent's {@code state} lock guards the link sets and the
- * sending of a Register (with what {@code registration} says the agent runs then); it is never held
+ * sending of a Register (with what {@code registration} says the agent runs then, at which version); it is never held
  * across a network wait.
  *
  * <p>A Register and a change of the agent never overlap, so a Register, whose content is a snapshot,
- * can never commit after a newer change committed through another link (the registry would go back
- * to older content): a change first waits for the Registers already sent to be acknowledged or to
- * fail, and no Register is sent while a change is under way (a stream that becomes ready meanwhile
- * sends its Register when the change ends, with the content after it). A stream that never reaches
- * its broker sends nothing, so changes never wait for a broker that does not answer.
+ * does not race a newer change through another link: a change first waits for the Registers already
+ * sent to be acknowledged or to fail, and no Register is sent while a change is under way (a stream
+ * that becomes ready meanwhile sends its Register when the change ends, with the content after it).
+ * A stream that never reaches its broker sends nothing, so changes never wait for a broker that does
+ * not answer. A Register given up on (no answer within the connect timeout) may still commit later;
+ * its version then is older than the change after it, and the registry keeps the newer content
+ * (the agent's run and version fence every message: see agent.proto).
  */
 final class AgentLinks implements BrokerLink.Events {
   private static final Logger log = LoggerFactory.getLogger(AgentLinks.class);
@@ -56,11 +58,12 @@ final class AgentLinks implements BrokerLink.Events {
 
   private final AgentSpec spec;
   private final Object state;
-  private final Supplier<List<ServiceInstance>> registration;
+  private final Supplier<Registration> registration;
   private final List<BrokerLink> links = new CopyOnWriteArrayList<>(); // registered; changed under state
   /** Opened, not yet registered, with what they end with (ack or failure, after adoption); under state. */
   private final Map<BrokerLink, CompletableFuture<Long>> connecting = new HashMap<>();
-  private final Set<BrokerLink> registering = new HashSet<>(); // of connecting: Register sent, no answer yet; under state
+  /** Register sent, no answer yet, with what it ends with (its connect may have given up on it meanwhile); under state. */
+  private final Map<BrokerLink, CompletableFuture<Long>> registering = new HashMap<>();
   private final Set<BrokerLink> readyDuringChange = new HashSet<>(); // of connecting: to register when the change ends; under state
   private boolean changing; // a change of the agent is under way; under state
   private final Set<BrokerLink> reportedSilent = new HashSet<>(); // on the silence thread
@@ -74,7 +77,10 @@ final class AgentLinks implements BrokerLink.Events {
   private int nextCandidate; // on the connect thread (or the starting thread)
   private long lastCheckNanos = System.nanoTime(); // on the silence thread
 
-  AgentLinks(AgentSpec spec, Object state, Supplier<List<ServiceInstance>> registration) {
+  /** What a Register sends: the agent's run, what it runs and the version of that content. */
+  record Registration(String incarnation, List<ServiceInstance> instances, long version) {}
+
+  AgentLinks(AgentSpec spec, Object state, Supplier<Registration> registration) {
     this.spec = spec;
     this.state = state;
     this.registration = registration;
@@ -132,7 +138,7 @@ final class AgentLinks implements BrokerLink.Events {
    */
   List<CompletableFuture<Long>> beginChange() {
     changing = true;
-    return registering.stream().map(connecting::get).toList();
+    return List.copyOf(registering.values());
   }
 
   /** Under state: the change ended (done or failed); the streams that became ready meanwhile register now. */
@@ -167,8 +173,9 @@ final class AgentLinks implements BrokerLink.Events {
    * state, before {@code outcome} completes, so a change that waited for it sends on it too).
    */
   private void sendRegister(BrokerLink link, CompletableFuture<Long> outcome) {
-    registering.add(link);
-    link.register(spec.id(), registration.get()).whenComplete((revision, e) -> {
+    registering.put(link, outcome);
+    Registration now = registration.get();
+    link.register(spec.id(), now.incarnation(), now.instances(), now.version()).whenComplete((revision, e) -> {
       synchronized (state) {
         registering.remove(link);
         if (connecting.remove(link) != null && e == null && !shutdown && link.isOpen()) {

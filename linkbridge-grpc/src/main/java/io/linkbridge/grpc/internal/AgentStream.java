@@ -44,21 +44,21 @@ final class AgentStream implements StreamObserver<AgentMessage>, AgentSink {
         List<ServiceInstance> instances = instances("register", m.getRegister().getInstancesList(), m.getRegister().getAgentId());
         if (instances != null) {
           agentId = m.getRegister().getAgentId();
-          session.register(agentId, instances, sequence);
+          session.register(agentId, m.getRegister().getIncarnation(), instances, m.getVersion(), sequence);
         }
       }
       case UPDATE -> {
         Update u = m.getUpdate();
         List<ServiceInstance> instances = instances("update", u.getInstancesList(), agentId == null ? "" : agentId);
         if (instances != null) {
-          session.update(instances, u.getCommittedElsewhere(), sequence);
+          session.update(instances, u.getCommittedElsewhere(), m.getVersion(), sequence);
         }
       }
       case PONG -> session.pong();
-      case SHUTDOWN_NOTICE -> session.shutdownNotice(sequence);
+      case SHUTDOWN_NOTICE -> session.shutdownNotice(m.getVersion(), sequence);
       case DEREGISTER -> {
         Deregister d = m.getDeregister();
-        session.deregister(d.getService(), d.getInstanceIdsList(), d.getCommittedElsewhere(), sequence);
+        session.deregister(d.getService(), d.getInstanceIdsList(), d.getCommittedElsewhere(), m.getVersion(), sequence);
       }
       default -> session.invalid("agent message has no kind set");
     }

@@ -168,29 +168,30 @@ final class BrokerLink {
     closed.thenAccept(action);
   }
 
-  CompletableFuture<Long> register(String agentId, List<ServiceInstance> instances) {
-    return request(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId(agentId)
-        .addAllInstances(ProtoMapping.toProto(instances))));
+  /** Registers what the agent's run {@code incarnation} holds at {@code version}. */
+  CompletableFuture<Long> register(String agentId, String incarnation, List<ServiceInstance> instances, long version) {
+    return request(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId(agentId).setIncarnation(incarnation)
+        .addAllInstances(ProtoMapping.toProto(instances))).setVersion(version));
   }
 
   /** Adds or replaces one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
-  CompletableFuture<Long> update(ServiceInstance instance, boolean committedElsewhere) {
+  CompletableFuture<Long> update(ServiceInstance instance, boolean committedElsewhere, long version) {
     return request(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(ProtoMapping.toProto(instance))
-        .setCommittedElsewhere(committedElsewhere)));
+        .setCommittedElsewhere(committedElsewhere)).setVersion(version));
   }
 
-  CompletableFuture<Long> shutdownNotice() {
-    return request(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.getDefaultInstance()));
+  CompletableFuture<Long> shutdownNotice(long version) {
+    return request(AgentMessage.newBuilder().setShutdownNotice(ShutdownNotice.getDefaultInstance()).setVersion(version));
   }
 
   /** Removes one instance; {@code committedElsewhere}: the other broker committed it, this one only records it. */
-  CompletableFuture<Long> deregister(String service, String instanceId, boolean committedElsewhere) {
+  CompletableFuture<Long> deregister(String service, String instanceId, boolean committedElsewhere, long version) {
     return request(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService(service).addInstanceIds(instanceId)
-        .setCommittedElsewhere(committedElsewhere)));
+        .setCommittedElsewhere(committedElsewhere)).setVersion(version));
   }
 
-  CompletableFuture<Long> deregisterAll() {
-    return request(AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()));
+  CompletableFuture<Long> deregisterAll(long version) {
+    return request(AgentMessage.newBuilder().setDeregister(Deregister.getDefaultInstance()).setVersion(version));
   }
 
   /** Sends a message numbered for its Ack; the future completes with the revision the Ack carries. */

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -40,12 +41,21 @@ public final class GrpcAgent implements Agent {
   private final ReentrantLock writes = new ReentrantLock();
   /** What the agent runs, by service and id, in registration order; under {@code state}. */
   private final Map<String, ServiceInstance> instances = new LinkedHashMap<>();
+  /** This run of the agent: the brokers order its messages by {@link #version} (see agent.proto). */
+  private final String incarnation = UUID.randomUUID().toString();
+  /** The version of what {@link #instances} holds: one more with every change sent; under {@code state}. */
+  private long version;
   private final AgentLinks links;
 
   private GrpcAgent(AgentSpec spec) {
     this.spec = spec;
     spec.instances().forEach(i -> instances.put(key(i.service(), i.id()), i));
-    this.links = new AgentLinks(spec, state, () -> List.copyOf(instances.values()));
+    this.links = new AgentLinks(spec, state, () -> new AgentLinks.Registration(incarnation, List.copyOf(instances.values()), version));
+  }
+
+  /** Sends one change of the agent on one link, at the agent's version after it. */
+  private interface Send {
+    CompletableFuture<Long> on(BrokerLink link, boolean committedElsewhere, long version);
   }
 
   /** Connects to up to two brokers; returns once at least one acknowledged the registration. */
@@ -90,7 +100,7 @@ public final class GrpcAgent implements Agent {
   @Override
   public void register(ServiceInstance instance) {
     ServiceInstance owned = Objects.requireNonNull(instance, "instance").toBuilder().agentId(spec.id()).build();
-    change("register " + key(owned.service(), owned.id()), key(owned.service(), owned.id()), owned, (link, elsewhere) -> link.update(owned, elsewhere));
+    change("register " + key(owned.service(), owned.id()), key(owned.service(), owned.id()), owned, (link, elsewhere, at) -> link.update(owned, elsewhere, at));
   }
 
   @Override
@@ -109,7 +119,7 @@ public final class GrpcAgent implements Agent {
     try {
       owned(service, instanceId);
       change("deregister " + key(service, instanceId), key(service, instanceId), null,
-          (link, elsewhere) -> link.deregister(service, instanceId, elsewhere));
+          (link, elsewhere, at) -> link.deregister(service, instanceId, elsewhere, at));
     } finally {
       writes.unlock();
     }
@@ -136,7 +146,7 @@ public final class GrpcAgent implements Agent {
    * none commits after it; no Register is sent until it ends (a new link registers with what the agent
    * runs after it). On failure the agent is unchanged.
    */
-  private void change(String what, String key, ServiceInstance next, BiFunction<BrokerLink, Boolean, CompletableFuture<Long>> send) {
+  private void change(String what, String key, ServiceInstance next, Send send) {
     writes.lock();
     try {
       List<CompletableFuture<Long>> registrations;
@@ -149,16 +159,18 @@ public final class GrpcAgent implements Agent {
       try {
         awaitRegistrations(what, registrations);
         ServiceInstance previous;
+        long at;
         List<BrokerLink> registered;
         synchronized (state) {
           if (links.isShutdown()) {
             throw new IllegalStateException("agent " + spec.id() + " is shut down: cannot " + what);
           }
           previous = next == null ? instances.remove(key) : instances.put(key, next);
+          at = ++version;
           registered = links.open(); // healthy brokers first, and the links whose Register was just answered
         }
         try {
-          onEveryLink(what, registered, send);
+          onEveryLink(what, registered, (link, elsewhere) -> send.on(link, elsewhere, at));
         } catch (RuntimeException e) {
           synchronized (state) {
             if (previous == null) {
@@ -166,6 +178,7 @@ public final class GrpcAgent implements Agent {
             } else {
               instances.put(key, previous);
             }
+            version++; // the failed change may still commit late: what the agent holds again is newer than it
           }
           throw e;
         }
@@ -253,11 +266,11 @@ public final class GrpcAgent implements Agent {
       for (BrokerLink link : links.all()) {
         if (link.isOpen()) {
           long timeout = spec.connectTimeout().toMillis();
-          link.shutdownNotice().get(timeout, TimeUnit.MILLISECONDS);
+          link.shutdownNotice(nextVersion()).get(timeout, TimeUnit.MILLISECONDS);
           if (!gracePeriod.isZero()) {
             TimeUnit.MILLISECONDS.sleep(gracePeriod.toMillis()); // calls in flight finish while watchers move away
           }
-          link.deregisterAll().get(timeout, TimeUnit.MILLISECONDS);
+          link.deregisterAll(nextVersion()).get(timeout, TimeUnit.MILLISECONDS);
           break; // the registry is replicated: one broker is enough
         }
       }
@@ -267,6 +280,12 @@ public final class GrpcAgent implements Agent {
       log.warn("Agent {} could not leave cleanly ({}); the brokers detach it when its streams close", spec.id(), e.toString());
     } finally {
       links.takeAll().forEach(BrokerLink::close);
+    }
+  }
+
+  private long nextVersion() {
+    synchronized (state) {
+      return ++version;
     }
   }
 

@@ -24,6 +24,7 @@ public final class StatusMapping {
     put(Reason.AGENT_DEAD, Status.Code.FAILED_PRECONDITION);
     put(Reason.STALE_TERM, Status.Code.ABORTED);
     put(Reason.LIMIT, Status.Code.RESOURCE_EXHAUSTED);
+    put(Reason.STALE, Status.Code.OUT_OF_RANGE); // the message's version is below the applied one; no stream is ended with it
   }
 
   private static void put(Reason reason, Status.Code code) {

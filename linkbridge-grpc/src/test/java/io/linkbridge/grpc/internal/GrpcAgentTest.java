@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.grpc.Status;
 import io.linkbridge.HostAndPort;
+import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.spi.AgentSpec;
@@ -120,6 +121,45 @@ class GrpcAgentTest {
     b1.answer = m -> m.hasDeregister() ? Status.NOT_FOUND.withDescription("no instance g1") : "ack";
     assertThatThrownBy(() -> agent.deregister("greeter", "g1")).isInstanceOf(RegistrationRejectedException.class)
         .extracting(e -> ((RegistrationRejectedException) e).reason()).isEqualTo(RegistrationRejectedException.Reason.NOT_FOUND);
+  }
+
+  /**
+   * The brokers order the agent's messages by run and version (a Register that commits late cannot
+   * bring back older content): every change is one more, a Register carries its content's version.
+   */
+  @Test
+  void everyMessageCarriesTheRunAndItsVersion_aLaterRegisterTheVersionOfItsContent() {
+    FakeAgentBroker b1 = broker("B1");
+    FakeAgentBroker b2 = broker("B2");
+    List<AgentMessage> toB1 = new CopyOnWriteArrayList<>();
+    List<AgentMessage> toB2 = new CopyOnWriteArrayList<>();
+    b1.answer = m -> {
+      toB1.add(m);
+      return "ack";
+    };
+    b2.answer = m -> {
+      toB2.add(m);
+      return m.hasUpdate() ? Status.UNAVAILABLE.withDescription("lost") : "ack"; // its stream breaks at the first change
+    };
+    GrpcAgent agent = agent(Duration.ofSeconds(2), b1.address(), b2.address());
+    await().atMost(Duration.ofSeconds(5)).until(() -> agent.connectedBrokers().size() == 2);
+    agent.register(greeter("g2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> toB2.stream().filter(AgentMessage::hasRegister).count() == 2); // registered again
+    agent.deregister("greeter", "g2");
+    agent.close();
+
+    String run = toB1.get(0).getRegister().getIncarnation();
+    assertThat(run).isNotEmpty();
+    assertThat(toB1).extracting(m -> m.getKindCase().name().toLowerCase() + "@" + m.getVersion()).startsWith("register@0", "update@1")
+        .contains("shutdown_notice@3", "deregister@4");
+    AgentMessage again = toB2.stream().filter(AgentMessage::hasRegister).skip(1).findFirst().orElseThrow();
+    assertThat(again.getVersion()).isEqualTo(1); // what it lists is the content after the change at 1
+    assertThat(again.getRegister().getInstancesList()).extracting(i -> i.getId()).containsExactly("g1", "g2");
+    assertThat(toB2).allSatisfy(m -> {
+      if (m.hasRegister()) {
+        assertThat(m.getRegister().getIncarnation()).isEqualTo(run);
+      }
+    });
   }
 
   @Test

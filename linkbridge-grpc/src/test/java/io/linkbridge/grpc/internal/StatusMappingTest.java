@@ -31,6 +31,7 @@ class StatusMappingTest {
     assertThat(StatusMapping.statusOf(Reason.NOT_OWNER).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(StatusMapping.statusOf(Reason.INVALID).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(StatusMapping.statusOf(Reason.STALE_TERM).getCode()).isEqualTo(Status.Code.ABORTED);
+    assertThat(StatusMapping.statusOf(Reason.STALE).getCode()).isEqualTo(Status.Code.OUT_OF_RANGE);
   }
 
   @Test
