@@ -34,8 +34,8 @@ public class RegistrationRejectedException extends LinkBridgeException {
     /**
      * An agent message older than one of the same agent run that the registry applied already (a
      * message that committed late, after a newer one went through another broker): what it would
-     * have set is not applied. Found only inside an applied message's results, never as the refusal
-     * of a whole message.
+     * have set is not applied. Inside an applied message's results; a register that was stale ends
+     * its stream with it, so that the agent registers again with what it runs now.
      */
     STALE
   }

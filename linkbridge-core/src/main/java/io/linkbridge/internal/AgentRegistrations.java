@@ -71,12 +71,13 @@ final class AgentRegistrations implements AgentRegistrar {
       commands.add(new RegistryCommand.AttachAgent(agentId, brokerId));
     }
     instances.forEach(i -> commands.add(new RegistryCommand.RegisterInstance(i)));
-    return group(commands, checkedFence(agentId, fence));
+    return group(commands, fence, attach);
   }
 
   @Override
   public CompletableFuture<Long> drain(String agentId, RegistryCommand.Fence fence) {
-    return group(List.of(new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING)), checkedFence(agentId, fence));
+    RegistryCommand drain = new RegistryCommand.UpdateAgentStatus(agentId, AgentStatus.DRAINING);
+    return fence == null ? single(drain) : group(List.of(drain), fence, false);
   }
 
   @Override
@@ -84,7 +85,7 @@ final class AgentRegistrations implements AgentRegistrar {
     Objects.requireNonNull(service, "service");
     List<RegistryCommand> commands = new ArrayList<>(instanceIds.size());
     instanceIds.forEach(id -> commands.add(new RegistryCommand.DeregisterInstance(service, id, agentId)));
-    return group(commands, checkedFence(agentId, fence));
+    return group(commands, fence, false);
   }
 
   @Override
@@ -93,14 +94,7 @@ final class AgentRegistrations implements AgentRegistrar {
     for (ServiceInstance i : state.get().instancesOf(agentId)) {
       commands.add(new RegistryCommand.DeregisterInstance(i.service(), i.id(), agentId));
     }
-    return group(commands, checkedFence(agentId, fence));
-  }
-
-  private static RegistryCommand.Fence checkedFence(String agentId, RegistryCommand.Fence fence) {
-    if (fence != null && !fence.agentId().equals(agentId)) {
-      throw new IllegalArgumentException("fence of agent " + fence.agentId() + " on a message of agent " + agentId);
-    }
-    return fence;
+    return group(commands, fence, false);
   }
 
   @Override
@@ -108,11 +102,25 @@ final class AgentRegistrations implements AgentRegistrar {
     return single(new RegistryCommand.DetachAgent(agentId, brokerId));
   }
 
-  private CompletableFuture<Long> group(List<RegistryCommand> commands, RegistryCommand.Fence fence) {
+  /**
+   * One message as one command. An attach whose content was stale (older than a change of the agent
+   * that went through another broker) attached the agent here but left its instances: it fails
+   * with {@code STALE}, so that the agent registers again with what it runs now.
+   */
+  private CompletableFuture<Long> group(List<RegistryCommand> commands, RegistryCommand.Fence fence, boolean attach) {
     if (commands.isEmpty()) {
       return CompletableFuture.completedFuture(state.get().revision()); // nothing to change
     }
-    return writes.submit(new RegistryCommand.Atomic(commands, fence)).thenApply(this::revisionOf);
+    return writes.submit(new RegistryCommand.Atomic(commands, fence)).thenApply(r -> {
+      if (attach && r instanceof CommandResult.Atomic g && g.applied()) {
+        g.results().stream().filter(x -> x instanceof CommandResult.Rejected j && j.reason() == Reason.STALE).findFirst()
+            .ifPresent(x -> {
+              throw refusal(Reason.STALE, "register of agent '" + fence.agentId() + "' was attached, but what it lists is older than"
+                  + " what the registry holds: " + ((CommandResult.Rejected) x).message() + "; register again with what the agent runs now");
+            });
+      }
+      return revisionOf(r);
+    });
   }
 
   private CompletableFuture<Long> single(RegistryCommand command) {

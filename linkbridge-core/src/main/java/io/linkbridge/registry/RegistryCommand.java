@@ -119,7 +119,23 @@ public sealed interface RegistryCommand {
             || c instanceof AttachAgent || c instanceof DetachAgent)) {
           throw new IllegalArgumentException("an atomic group holds only instance and agent commands, not " + c);
         }
+        if (fence != null && !fence.agentId().equals(agentOf(c))) {
+          throw new IllegalArgumentException("a group fenced for agent " + fence.agentId() + " holds a command of another agent: " + c);
+        }
       }
+    }
+
+    private static String agentOf(RegistryCommand c) {
+      if (c instanceof RegisterInstance r) {
+        return r.instance().agentId();
+      } else if (c instanceof DeregisterInstance d) {
+        return d.agentId();
+      } else if (c instanceof UpdateAgentStatus u) {
+        return u.agentId();
+      } else if (c instanceof AttachAgent a) {
+        return a.agentId();
+      }
+      return ((DetachAgent) c).agentId();
     }
 
     /** An unfenced group. */
@@ -137,9 +153,9 @@ public sealed interface RegistryCommand {
    * removed, metadata it replaced). So a fenced group of the incarnation the registry last applied,
    * with a lower version, is stale: its attach and detach commands apply (the broker's stream is
    * real), its instance and status commands do not (each result says {@code STALE}). A group of
-   * another incarnation always applies and starts that incarnation's sequence. An agent that becomes
-   * DEAD forgets its fence: the registry removed its instances, not the agent, so whatever registers
-   * it next applies.
+   * another incarnation always applies and starts that incarnation's sequence (runs are not ordered:
+   * a late message of an earlier run still applies). The fence stays while the registry keeps the
+   * agent, DEAD ones included, and goes when a DEAD agent is forgotten.
    */
   record Fence(String agentId, String incarnation, long version) {
     /** The longest incarnation accepted (a UUID's text is 36). */

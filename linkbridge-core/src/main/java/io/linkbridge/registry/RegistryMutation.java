@@ -136,10 +136,8 @@ final class RegistryMutation {
       }
       results.add(r);
     }
-    AgentInfo agent = fence == null ? null : agents.get(fence.agentId());
-    if (!stale && agent != null && agent.status() != AgentStatus.DEAD) {
-      fences = fences.put(fence.agentId(), applied != null && applied.incarnation().equals(fence.incarnation()) && applied.version() > fence.version()
-          ? applied : fence);
+    if (fence != null && !stale && agents.get(fence.agentId()) != null) {
+      fences = fences.put(fence.agentId(), fence); // not older than the applied one, or of another run
     }
     return new CommandResult.Atomic(true, results);
   }
@@ -284,7 +282,6 @@ final class RegistryMutation {
     }
     putAgent(new AgentInfo(agent.id(), AgentStatus.DEAD, Set.of()));
     deadSince = deadSince.put(agent.id(), revision);
-    fences = fences.remove(agent.id()); // the registry removed its instances, not the agent: what registers it next applies
     while (deadSince.size() > deadAgentsKept) {
       forgetLongestDead();
     }

@@ -129,4 +129,18 @@ class AgentRegistrationsTest {
     assertThat(sm.state().agent("a1").orElseThrow().status()).isEqualTo(AgentStatus.ALIVE);
     assertThat(sm.state().instancesOf("a1")).hasSize(1);
   }
+
+  @Test
+  void aStaleAttach_failsWithStaleSoTheStreamRegistersAgain_aStaleUpdateIsAcked() {
+    RegistryCommand.Fence at0 = new RegistryCommand.Fence("a1", "run", 0);
+    RegistryCommand.Fence at1 = new RegistryCommand.Fence("a1", "run", 1);
+    agents.attach("a1", instances("a1", 1), at1).join();
+    RegistrationRejectedException stale = refusal(agents.attach("a1", instances("a1", 2), at0));
+    assertThat(stale.reason()).isEqualTo(Reason.STALE);
+    assertThat(stale.getMessage()).contains("register again with what the agent runs now");
+    assertThat(sm.state().instancesOf("a1")).hasSize(1); // g0 only: the stale attach added no g1
+
+    assertThat(agents.update("a1", instances("a1", 2), false, at0).join()).isEqualTo(sm.state().revision()); // the agent moved on
+    assertThat(sm.state().instancesOf("a1")).hasSize(1);
+  }
 }

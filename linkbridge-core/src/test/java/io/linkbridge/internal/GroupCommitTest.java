@@ -133,9 +133,12 @@ class GroupCommitTest {
 
   @Test
   void callbacks_neverRunOnTheEngineThread() {
-    GroupCommit gc = groupCommit(this::commitOnEngineThread);
+    CompletableFuture<Void> release = new CompletableFuture<>(); // the commit waits until the callback is attached
+    GroupCommit gc = groupCommit(entry -> release.thenApplyAsync(v -> sm.apply(1, entry), engineThread));
     AtomicReference<String> thread = new AtomicReference<>();
-    gc.submit(register("w")).thenRun(() -> thread.set(Thread.currentThread().getName())).join();
+    CompletableFuture<Void> answered = gc.submit(register("w")).thenRun(() -> thread.set(Thread.currentThread().getName()));
+    release.complete(null);
+    answered.join();
     assertThat(thread.get()).isEqualTo("test-write-callbacks");
   }
 

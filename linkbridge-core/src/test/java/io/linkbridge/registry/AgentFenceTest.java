@@ -149,15 +149,30 @@ class AgentFenceTest {
   }
 
   @Test
-  void anAgentThatDied_forgetsItsFence_soTheBrokersReattachRestoresItsInstances() {
-    register("b1", 3, instance("g1", "x"));
+  void aDeadAgentKeepsItsFence_aReattachOfOlderContentRevivesItWithoutBringingBackWhatItRemoved() {
+    register("b1", 0, instance("g1", "x"), instance("g2", "x"));
+    apply(new Atomic(List.of(new DeregisterInstance("greeter", "g2", "a1")), new Fence("a1", RUN, 1)));
     apply(new DetachAgent("a1", "b1")); // DEAD: the registry removed its instances
-    assertThat(sm.state().instancesOf("a1")).isEmpty();
-    assertThat(sm.state().fence("a1")).isEmpty();
-
-    register("b1", 1, instance("g1", "x")); // the broker's re-attach of what an older stream recorded
-    assertThat(sm.state().instancesOf("a1")).extracting(ServiceInstance::id).containsExactly("g1");
     assertThat(sm.state().fence("a1")).contains(new Fence("a1", RUN, 1));
+
+    CommandResult r = register("b2", 0, instance("g1", "x"), instance("g2", "x")); // a stream that missed the deregistration
+    assertThat(r).isInstanceOfSatisfying(CommandResult.Atomic.class, g -> assertThat(g.results().subList(1, 3))
+        .allSatisfy(x -> assertThat(((CommandResult.Rejected) x).reason()).isEqualTo(Reason.STALE)));
+    assertThat(sm.state().agent("a1")).get().extracting(a -> a.status()).isEqualTo(AgentStatus.ALIVE);
+    assertThat(sm.state().instancesOf("a1")).isEmpty(); // not g2: the agent registers again with what it runs (g1)
+
+    register("b2", 1, instance("g1", "x"));
+    assertThat(sm.state().instancesOf("a1")).extracting(ServiceInstance::id).containsExactly("g1");
+  }
+
+  @Test
+  void aFencedLogEntry_decodesToTheSameCommand() throws Exception {
+    Atomic fenced = new Atomic(List.of(new AttachAgent("a1", "b1"), new RegisterInstance(instance("g1", "x"))), new Fence("a1", RUN, 12));
+    Atomic unfenced = new Atomic(List.of(new AttachAgent("a1", "b1")));
+    assertThat(RegistryCodec.decodeBatch(RegistryCodec.encodeBatch(List.of(fenced, unfenced))).stream().map(RegistryCodec::fromProto))
+        .containsExactly(fenced, unfenced);
+    assertThatThrownBy(() -> new Atomic(List.of(new AttachAgent("a2", "b1")), new Fence("a1", RUN, 0)))
+        .hasMessageContaining("fenced for agent a1 holds a command of another agent");
   }
 
   @Test

@@ -25,6 +25,8 @@ import io.linkbridge.spi.LocalConsensusProvider;
 import io.linkbridge.testing.NodeLeakCheck;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -116,9 +118,10 @@ class AgentServiceTest {
   /**
    * A Register that commits late (the agent gave up on that broker, and its next change already
    * committed elsewhere) must not bring back older content: the second stream plays that Register.
+   * It is attached, its content is not applied, and the stream is ended so that it registers again.
    */
   @Test
-  void aLateRegisterOfTheSameRun_keepsTheNewerContent_aNewRunRegistersAnew() {
+  void aLateRegisterOfTheSameRun_neverBringsBackOlderContent_aNewRunRegistersAnew() throws Exception {
     String run = "run-1";
     Instance old = instance("g1").toBuilder().putMetadata("v", "old").build();
     RawAgent agent = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
@@ -129,13 +132,24 @@ class AgentServiceTest {
     agent.send(AgentMessage.newBuilder().setDeregister(Deregister.newBuilder().setService("greeter").addInstanceIds("g2"))
         .setVersion(2).setSequence(3).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> agent.acks.size() == 3);
-
-    RawAgent late = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
-        .setIncarnation(run).addInstances(old).addInstances(instance("g2"))).setVersion(0).setSequence(1).build());
-    await().atMost(Duration.ofSeconds(5)).until(() -> late.acks.size() == 1); // attached: the stream is real
-    assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id, i -> i.metadata().get("v"))
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("g1", "new"));
-
+    List<String> changes = new CopyOnWriteArrayList<>();
+    AutoCloseable subscription = node.registry().subscribe(e -> {
+      if (e.instance() != null) {
+        changes.add(e.type() + " " + e.instance().id() + " " + e.instance().metadata().getOrDefault("v", "-"));
+      }
+    });
+    try {
+      RawAgent late = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
+          .setIncarnation(run).addInstances(old).addInstances(instance("g2"))).setVersion(0).setSequence(1).build());
+      await().atMost(Duration.ofSeconds(5)).until(() -> late.closedWith.get() != null);
+      assertThat(late.closedWith.get().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE);
+      assertThat(late.closedWith.get().getDescription()).contains("version 0", "version 2 is applied already", "register again");
+      // its stream ended, so this one-broker agent is DEAD now: its instances leave, none comes back, no older content shows
+      await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty());
+      assertThat(changes).containsExactly("INSTANCE_DEREGISTERED g1 new");
+    } finally {
+      subscription.close();
+    }
 
     // a new run of the agent (it restarted) registers what it runs now, whatever the old run's version
     RawAgent restarted = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-a")
@@ -155,11 +169,17 @@ class AgentServiceTest {
     RawAgent negative = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-b")
         .setIncarnation("run").addInstances(instance("g2"))).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> negative.acks.size() == 1);
-    negative.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g2"))).setVersion(-1).build());
+    negative.send(AgentMessage.newBuilder().setUpdate(Update.newBuilder().addInstances(instance("g3"))).setVersion(-1).build());
     await().atMost(Duration.ofSeconds(5)).until(() -> negative.closedWith.get() != null);
     assertThat(negative.closedWith.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(negative.closedWith.get().getDescription()).contains("update.version must be >= 0, was -1");
-    assertThat(node.registry().instances("greeter")).isEmpty();
+    assertThat(negative.closedWith.get().getDescription()).contains("version (of the update message) must be >= 0, was -1");
+    await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().instances("greeter").isEmpty()); // detached: g2 leaves
+    assertThat(node.registry().state().instance("greeter", "g3")).isEmpty(); // nothing of the bad message was applied
+
+    RawAgent unfenced = new RawAgent(channel).send(AgentMessage.newBuilder().setRegister(Register.newBuilder().setAgentId("agent-c")
+        .addInstances(instance("g4"))).setVersion(-5).build());
+    await().atMost(Duration.ofSeconds(5)).until(() -> unfenced.closedWith.get() != null);
+    assertThat(unfenced.closedWith.get().getDescription()).contains("version (of the register message) must be >= 0, was -5");
   }
 
   @Test

@@ -71,10 +71,13 @@ final class AgentSession implements AgentSessions.Session {
     try {
       new AgentInfo(id, AgentStatus.ALIVE, Set.of()); // the agent-id rule of the model
       if (!run.isEmpty()) {
-        new Fence(id, run, atVersion); // the fence's rules
+        new Fence(id, run, 0); // the incarnation's rules
       }
     } catch (IllegalArgumentException e) {
       end(AgentSink.Kind.INVALID, "register." + e.getMessage());
+      return;
+    }
+    if (!versionValid("register", atVersion)) {
       return;
     }
     if (agentId != null && !agentId.equals(id)) {
@@ -139,7 +142,7 @@ final class AgentSession implements AgentSessions.Session {
 
   private boolean versionValid(String what, long atVersion) {
     if (atVersion < 0) {
-      end(AgentSink.Kind.INVALID, what + ".version must be >= 0, was " + atVersion);
+      end(AgentSink.Kind.INVALID, "version (of the " + what + " message) must be >= 0, was " + atVersion);
       return false;
     }
     return true;

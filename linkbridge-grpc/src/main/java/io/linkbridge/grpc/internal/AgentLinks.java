@@ -170,15 +170,26 @@ final class AgentLinks implements BrokerLink.Events {
 
   /**
    * Under state: sends the Register with what the agent runs now. Its answer adopts the link (under
-   * state, before {@code outcome} completes, so a change that waited for it sends on it too).
+   * state, before {@code outcome} completes, so a change that waited for it sends on it too), unless
+   * a change went ahead without it meanwhile (it waited no longer than the connect timeout): the
+   * broker then holds older content than the agent runs, and the link registers again.
    */
   private void sendRegister(BrokerLink link, CompletableFuture<Long> outcome) {
     registering.put(link, outcome);
-    Registration now = registration.get();
-    link.register(spec.id(), now.incarnation(), now.instances(), now.version()).whenComplete((revision, e) -> {
+    Registration sent = registration.get();
+    link.register(spec.id(), sent.incarnation(), sent.instances(), sent.version()).whenComplete((revision, e) -> {
       synchronized (state) {
         registering.remove(link);
-        if (connecting.remove(link) != null && e == null && !shutdown && link.isOpen()) {
+        boolean usable = e == null && !shutdown && link.isOpen() && connecting.containsKey(link);
+        if (usable && registration.get().version() != sent.version()) {
+          if (changing) {
+            readyDuringChange.add(link);
+          } else {
+            sendRegister(link, outcome);
+          }
+          return;
+        }
+        if (connecting.remove(link) != null && usable) {
           links.add(link);
         }
       }

@@ -144,7 +144,8 @@ public final class GrpcAgent implements Agent {
    * on one until committed, then on the others marked committed elsewhere (not waited for: the stream
    * keeps the order). It first waits for the Registers in flight, whose snapshot is older, so that
    * none commits after it; no Register is sent until it ends (a new link registers with what the agent
-   * runs after it). On failure the agent is unchanged.
+   * runs after it). On failure the agent holds what it held before, at a version above the failed
+   * change's (which may still commit late: what the agent registers next is newer than it).
    */
   private void change(String what, String key, ServiceInstance next, Send send) {
     writes.lock();
@@ -178,7 +179,7 @@ public final class GrpcAgent implements Agent {
             } else {
               instances.put(key, previous);
             }
-            version++; // the failed change may still commit late: what the agent holds again is newer than it
+            version++; // see above
           }
           throw e;
         }

@@ -48,10 +48,12 @@ public final class StatusMapping {
   /**
    * The refusal of an agent's write, or empty when the status is a broker failure to retry elsewhere.
    * {@code ABORTED} is not one: it is only a refusal ({@link Reason#STALE_TERM}) for a leader's own
-   * commands; on an agent's stream it means a newer stream of the agent replaced this one.
+   * commands; on an agent's stream it means a newer stream of the agent replaced this one. Nor is
+   * {@code OUT_OF_RANGE} ({@link Reason#STALE}): the stream registered older content than the
+   * registry holds, and the agent registers again with what it runs now.
    */
   public static Optional<RegistrationRejectedException> agentRefusal(Status status, String what) {
-    return reasonOf(status.getCode()).filter(r -> r != Reason.STALE_TERM)
+    return reasonOf(status.getCode()).filter(r -> r != Reason.STALE_TERM && r != Reason.STALE)
         .map(r -> {
           RegistrationRejectedException e = new RegistrationRejectedException(r, what + ": " + status.getCode()
               + (status.getDescription() == null ? "" : " " + status.getDescription()));
