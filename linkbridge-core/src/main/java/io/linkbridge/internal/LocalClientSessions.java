@@ -40,7 +40,7 @@ public final class LocalClientSessions implements ClientSessions {
       public long expireAfterRead(String key, AtomicInteger streams, long currentTime, long currentDuration) {
         return streams.get() > 0 ? Long.MAX_VALUE : clientTimeout.toNanos();
       }
-    }).ticker(ticker).build();
+    }).ticker(ticker).executor(Runnable::run).build(); // maintenance on the caller: count() and admit() see every expiry at once
   }
 
   @Override

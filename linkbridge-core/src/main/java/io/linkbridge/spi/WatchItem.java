@@ -1,6 +1,7 @@
 package io.linkbridge.spi;
 
 import io.linkbridge.HostAndPort;
+import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.RegistryEvent;
@@ -35,6 +36,8 @@ public final class WatchItem {
   private final RegistryEvent change;
   private final List<HostAndPort> brokers;
   private volatile List<ServiceInstance> instances;
+  private volatile List<ServiceInstance> alternatives;
+  private volatile long estimatedBytes = -1;
   private volatile Object encoded;
 
   private WatchItem(Kind kind, long revision, String service, ClusterState state, RegistryEvent change, List<HostAndPort> brokers) {
@@ -103,6 +106,61 @@ public final class WatchItem {
       instances = i;
     }
     return i;
+  }
+
+  /**
+   * For a CHANGE that drains an instance (DRAINING, taking no calls): the instances of the service
+   * that take calls, other than it, which its watchers move to (listed lazily, once); else empty.
+   */
+  public List<ServiceInstance> alternatives() {
+    if (kind != Kind.CHANGE || change.type() != RegistryEvent.Type.INSTANCE_UPDATED || !isDrain(change.instance())) {
+      return List.of();
+    }
+    List<ServiceInstance> a = alternatives;
+    if (a == null) {
+      ServiceInstance drained = change.instance();
+      a = state.instances(service).stream().filter(x -> x.takesCalls() && !x.id().equals(drained.id())).toList();
+      alternatives = a;
+    }
+    return a;
+  }
+
+  /** Whether an updated instance is being drained: its watchers are told where to go. */
+  public static boolean isDrain(ServiceInstance updated) {
+    return updated.state() == InstanceState.DRAINING && !updated.takesCalls();
+  }
+
+  /**
+   * About how many bytes the item takes on the wire (its instances' names, addresses, metadata and
+   * services, and the alternatives of a drain), computed once: what bounds a slow watcher's queue.
+   */
+  public long estimatedBytes() {
+    long b = estimatedBytes;
+    if (b < 0) {
+      b = 16 + brokers.size() * 24L;
+      for (ServiceInstance i : instances()) {
+        b += estimatedBytes(i);
+      }
+      if (change != null) {
+        b += estimatedBytes(change.instance());
+        for (ServiceInstance i : alternatives()) {
+          b += estimatedBytes(i);
+        }
+      }
+      estimatedBytes = b;
+    }
+    return b;
+  }
+
+  private static long estimatedBytes(ServiceInstance i) {
+    long b = 24 + i.service().length() + i.id().length() + i.host().length() + i.agentId().length();
+    for (var m : i.metadata().entrySet()) {
+      b += 4 + m.getKey().length() + m.getValue().length();
+    }
+    for (String g : i.grpcServices()) {
+      b += 2 + g.length();
+    }
+    return b;
   }
 
   /**

@@ -16,8 +16,10 @@ import java.util.function.Consumer;
  * One client's watch of one service. Items are offered by the apply thread (only queued there) and
  * written to the sink by one drain task at a time on the hub's executor, only while the sink is
  * ready: a watcher that reads nothing holds at most {@code maxQueued} items here (shared with the
- * other watches of the service) and one flow-control window in the transport. Past that it is ended
- * with {@link WatchSink.Reason#TOO_FAR_BEHIND}, naming the revision to resume from.
+ * other watches of the service), of at most {@code maxQueuedBytes} of changes on the wire (a
+ * snapshot, sent once at the start or after a restore, is not counted), and one flow-control window
+ * in the transport. Past that it is ended with {@link WatchSink.Reason#TOO_FAR_BEHIND}, naming the
+ * revision to resume from.
  *
  * <p>Before {@link #start} the watch only collects what the apply thread offers; start drops what
  * the snapshot or replay already covers, so the watcher sees every change once, in order.
@@ -28,11 +30,14 @@ final class ServiceWatch implements Watches.Watch {
   private final WatchSink sink;
   private final Executor drains;
   private final int maxQueued;
+  private final long maxQueuedBytes;
   private final long progressNanos;
   private final Consumer<ServiceWatch> onEnd;
   private final Clock clock;
   private final AtomicBoolean released = new AtomicBoolean();
   private final ArrayDeque<WatchItem> queue = new ArrayDeque<>();
+  /** The estimated wire bytes of the queued items but snapshots ({@link WatchItem#estimatedBytes}). */
+  private long queuedBytes;
   private boolean started;
   private boolean draining;
   /** The sink was not ready when last asked: nothing is scheduled until it says it is ({@link #ready()}). */
@@ -46,8 +51,8 @@ final class ServiceWatch implements Watches.Watch {
   private long lastSent;
   private volatile long lastActivityNanos;
 
-  ServiceWatch(String clientId, String service, long fromRevision, WatchSink sink, Executor drains, int maxQueued, long progressNanos,
-      Clock clock, Consumer<ServiceWatch> onEnd) {
+  ServiceWatch(String clientId, String service, long fromRevision, WatchSink sink, Executor drains, int maxQueued, long maxQueuedBytes,
+      long progressNanos, Clock clock, Consumer<ServiceWatch> onEnd) {
     this.clientId = clientId;
     this.lastSent = fromRevision;
     this.clock = clock;
@@ -55,6 +60,7 @@ final class ServiceWatch implements Watches.Watch {
     this.sink = sink;
     this.drains = drains;
     this.maxQueued = maxQueued;
+    this.maxQueuedBytes = maxQueuedBytes;
     this.progressNanos = progressNanos;
     this.lastActivityNanos = clock.nanoTime();
     this.onEnd = onEnd;
@@ -76,8 +82,8 @@ final class ServiceWatch implements Watches.Watch {
     if (started) {
       enqueue(snapshot);
     } else { // start() may have read the state from before the restore: this snapshot goes out after what it sends
-      queue.clear();
-      queue.add(snapshot);
+      clearQueue();
+      push(snapshot);
     }
   }
 
@@ -91,31 +97,31 @@ final class ServiceWatch implements Watches.Watch {
     }
     long startAt = first.isEmpty() ? from : Math.max(from, first.get(first.size() - 1).revision());
     List<WatchItem> offered = new ArrayList<>(queue);
-    queue.clear();
-    queue.addAll(first);
+    clearQueue();
+    first.forEach(this::push);
     baseline = startAt;
-    lastSent = from;
-    started = true;
+    started = true; // lastSent stays where the watcher started: until its snapshot went out, it resumes with a snapshot
     for (WatchItem i : offered) {
       if (i.revision() > startAt || i.kind() == WatchItem.Kind.SNAPSHOT) {
-        queue.add(i);
+        push(i);
         baseline = Math.max(baseline, i.revision());
       }
     }
     if (queue.isEmpty()) {
-      queue.add(WatchItem.progress(service, startAt)); // a resumed watch learns at once that it is attached
+      push(WatchItem.progress(service, startAt)); // a resumed watch learns at once that it is attached
     }
     scheduleDrain();
   }
 
   private void enqueue(WatchItem item) {
-    if (queue.size() >= maxQueued) {
-      queue.clear();
-      endLocked(new WatchSink.Ending(WatchSink.Reason.TOO_FAR_BEHIND, lastSent, "watch of " + service + " fell " + maxQueued
-          + " events behind (the client reads too slowly); watch again with from_revision=" + lastSent));
+    if (queue.size() >= maxQueued || queuedBytes + bytesOf(item) > maxQueuedBytes) {
+      String behind = queue.size() >= maxQueued ? maxQueued + " events" : "more than " + maxQueuedBytes + " bytes of events";
+      clearQueue();
+      endLocked(new WatchSink.Ending(WatchSink.Reason.TOO_FAR_BEHIND, lastSent, "watch of " + service + " fell " + behind
+          + " behind (the client reads too slowly); watch again with from_revision=" + lastSent));
       return;
     }
-    queue.add(item);
+    push(item);
     baseline = Math.max(baseline, item.revision());
     if (started) {
       scheduleDrain();
@@ -138,10 +144,10 @@ final class ServiceWatch implements Watches.Watch {
       return;
     }
     if (!started) {
-      queue.clear(); // changes offered before the snapshot or replay would go out without it: the client resumes elsewhere
+      clearQueue(); // changes offered before the snapshot or replay would go out without it: the client resumes elsewhere
     }
     if (notice != null) {
-      queue.add(notice);
+      push(notice);
     }
     endLocked(ending);
   }
@@ -151,7 +157,7 @@ final class ServiceWatch implements Watches.Watch {
     if (ended) {
       return;
     }
-    queue.clear();
+    clearQueue();
     closed = false; // a pending end is replaced by this one
     endLocked(ending);
   }
@@ -209,6 +215,7 @@ final class ServiceWatch implements Watches.Watch {
           return;
         } else {
           next = queue.poll();
+          queuedBytes -= bytesOf(next);
           lastSent = Math.max(lastSent, next.revision());
         }
       }
@@ -233,7 +240,7 @@ final class ServiceWatch implements Watches.Watch {
     synchronized (this) {
       ended = true;
       closed = true;
-      queue.clear();
+      clearQueue();
     }
     release();
   }
@@ -242,6 +249,21 @@ final class ServiceWatch implements Watches.Watch {
     if (released.compareAndSet(false, true)) {
       onEnd.accept(this);
     }
+  }
+
+  private void push(WatchItem item) {
+    queue.add(item);
+    queuedBytes += bytesOf(item);
+  }
+
+  private void clearQueue() {
+    queue.clear();
+    queuedBytes = 0;
+  }
+
+  /** What an item counts against {@code maxQueuedBytes}: a snapshot counts nothing (see the class comment). */
+  private static long bytesOf(WatchItem item) {
+    return item.kind() == WatchItem.Kind.SNAPSHOT ? 0 : item.estimatedBytes();
   }
 
   synchronized int queued() {

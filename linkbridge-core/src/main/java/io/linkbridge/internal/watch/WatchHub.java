@@ -40,6 +40,8 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
   public static final int HISTORY_EVENTS = 10_000;
   /** The most items one watch may have queued (a watcher that reads nothing): beyond, it is ended. */
   public static final int MAX_QUEUED = 10_000;
+  /** The most bytes of changes (as estimated, {@link io.linkbridge.spi.WatchItem#estimatedBytes}) one watch may have queued. */
+  public static final long MAX_QUEUED_BYTES = 16L * 1024 * 1024;
   /**
    * Idle watches are looked at for PROGRESS every quarter of the shortest progress interval any watch
    * asked for, within these bounds: a PROGRESS is at most a quarter interval late, and 10,000 watches
@@ -129,7 +131,7 @@ public final class WatchHub implements Watches, Consumer<RegistryEvent> {
       throw new Refused(Refused.Reason.TOO_MANY_WATCHES, "this client holds " + maxWatchesPerClient + " watches on broker " + brokerId
           + " (maxWatchesPerClient); close one, or watch from another client or broker");
     }
-    ServiceWatch watch = new ServiceWatch(clientId, service, fromRevision, sink, drains, maxQueued, progressInterval.toNanos(), clock,
+    ServiceWatch watch = new ServiceWatch(clientId, service, fromRevision, sink, drains, maxQueued, MAX_QUEUED_BYTES, progressInterval.toNanos(), clock,
         this::forget);
     if (progressInterval.toNanos() < shortestProgressNanos) {
       shortestProgressNanos = progressInterval.toNanos(); // a race may lose a smaller value for one tick; the next open corrects it

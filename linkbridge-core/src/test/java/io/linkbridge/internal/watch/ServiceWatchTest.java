@@ -19,8 +19,12 @@ class ServiceWatchTest {
   private int forgotten;
 
   private ServiceWatch watch(long from, int maxQueued) {
-    return new ServiceWatch("client", "greeter", from, sink, Runnable::run, maxQueued, TimeUnit.MINUTES.toNanos(1), System::nanoTime,
-        w -> forgotten++);
+    return watch(from, maxQueued, WatchHub.MAX_QUEUED_BYTES);
+  }
+
+  private ServiceWatch watch(long from, int maxQueued, long maxQueuedBytes) {
+    return new ServiceWatch("client", "greeter", from, sink, Runnable::run, maxQueued, maxQueuedBytes, TimeUnit.MINUTES.toNanos(1),
+        System::nanoTime, w -> forgotten++);
   }
 
   private static WatchItem change(long revision) {
@@ -71,6 +75,44 @@ class ServiceWatchTest {
     assertThat(e.description()).contains("from_revision=4");
     w.close();
     assertThat(forgotten).isEqualTo(1);
+  }
+
+  @Test
+  void pastItsByteBound_theWatchEnds_beforeItsEventBound_aSnapshotDoesNotCount() {
+    ServiceInstance.Builder b = ServiceInstance.builder("greeter").id("a").endpoint("10.0.0.1", 9000);
+    for (int k = 0; k < 8; k++) {
+      b.metadata("blob" + k, "x".repeat(500)); // 4 kB: the most metadata an instance may have
+    }
+    ServiceInstance big = b.build();
+    ClusterState hundred = ClusterState.of(1, java.util.stream.IntStream.range(0, 100)
+        .mapToObj(n -> big.toBuilder().id("i" + n).build()).toList(), List.of());
+    ServiceWatch w = watch(0, 10_000, 100_000);
+    sink.ready.set(false);
+    w.start(List.of(WatchItem.snapshot("greeter", hundred)), 1); // 400 kB, sent once: not counted
+    for (long r = 2; r <= 21; r++) {
+      w.offer(WatchItem.change("greeter", new RegistryEvent(r, RegistryEvent.Type.INSTANCE_UPDATED, big, null), hundred));
+    }
+    assertThat(sink.ended).isNotCompleted(); // 20 x 4 kB
+    for (long r = 22; r <= 31; r++) {
+      w.offer(WatchItem.change("greeter", new RegistryEvent(r, RegistryEvent.Type.INSTANCE_UPDATED, big, null), hundred));
+    }
+    assertThat(sink.ended).isCompleted();
+    assertThat(sink.ended.join().reason()).isEqualTo(WatchSink.Reason.TOO_FAR_BEHIND);
+    assertThat(sink.ended.join().description()).contains("fell more than 100000 bytes of events behind", "from_revision=0");
+  }
+
+  @Test
+  void aDrainNotice_weighsItsAlternatives() {
+    ServiceInstance up = ServiceInstance.builder("greeter").id("a").endpoint("10.0.0.1", 9000).metadata("k", "v".repeat(500)).build();
+    List<ServiceInstance> all = java.util.stream.IntStream.range(0, 50).mapToObj(n -> up.toBuilder().id("i" + n).build()).toList();
+    ServiceInstance drained = all.get(0).withState(io.linkbridge.InstanceState.DRAINING);
+    ClusterState state = ClusterState.of(2, java.util.stream.Stream.concat(java.util.stream.Stream.of(drained), all.stream().skip(1)).toList(),
+        List.of());
+    WatchItem notice = WatchItem.change("greeter", new RegistryEvent(2, RegistryEvent.Type.INSTANCE_UPDATED, drained, null), state);
+    WatchItem update = WatchItem.change("greeter", new RegistryEvent(2, RegistryEvent.Type.INSTANCE_UPDATED, all.get(1), null), state);
+    assertThat(notice.alternatives()).hasSize(49);
+    assertThat(update.alternatives()).isEmpty();
+    assertThat(notice.estimatedBytes()).isGreaterThan(49 * 500L).isGreaterThan(40 * update.estimatedBytes());
   }
 
   @Test

@@ -1,6 +1,5 @@
 package io.linkbridge.grpc.internal;
 
-import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.WatchEvent;
 import io.linkbridge.registry.RegistryEvent;
@@ -36,11 +35,10 @@ final class WatchEncoding {
       case INSTANCE_REGISTERED -> b.setType(WatchEvent.Type.ADDED);
       case INSTANCE_DEREGISTERED -> b.setType(WatchEvent.Type.REMOVED);
       default -> {
-        if (i.takesCalls() || i.state() != InstanceState.DRAINING) {
-          b.setType(WatchEvent.Type.UPDATED);
+        if (WatchItem.isDrain(i)) {
+          b.setType(WatchEvent.Type.SHUTDOWN_NOTICE).addAllAlternatives(ProtoMapping.toProto(item.alternatives()));
         } else {
-          b.setType(WatchEvent.Type.SHUTDOWN_NOTICE).addAllAlternatives(ProtoMapping.toProto(
-              item.state().instances(i.service()).stream().filter(x -> x.takesCalls() && !x.id().equals(i.id())).toList()));
+          b.setType(WatchEvent.Type.UPDATED);
         }
       }
     }
