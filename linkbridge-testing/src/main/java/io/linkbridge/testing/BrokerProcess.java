@@ -25,13 +25,15 @@ public final class BrokerProcess implements AutoCloseable {
   public record Status(String leader, boolean isLeader, long revision, long checksum, int instances) {}
 
   private final Process process;
+  private final Path log;
   private final PrintStream in;
   private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
   private final Set<String> acked;
   private volatile boolean ready;
 
-  private BrokerProcess(Process process, Set<String> acked) {
+  private BrokerProcess(Process process, Path log, Set<String> acked) {
     this.process = process;
+    this.log = log;
     this.acked = acked;
     this.in = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
     Thread reader = new Thread(this::readLoop, "broker-process-reader");
@@ -64,7 +66,7 @@ public final class BrokerProcess implements AutoCloseable {
     peers.forEach(p -> args.add(p.id() + "=" + p.raftAddress()));
     try {
       Process p = new ProcessBuilder(JavaCommand.of("256m", BrokerMain.class, args)).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-      return new BrokerProcess(p, acked);
+      return new BrokerProcess(p, log, acked);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -87,10 +89,21 @@ public final class BrokerProcess implements AutoCloseable {
     }
   }
 
+  /** The last {@code lines} lines of a file, or why it cannot be read. */
+  private static String tail(Path file, int lines) {
+    try {
+      List<String> all = java.nio.file.Files.readAllLines(file, StandardCharsets.UTF_8);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(not readable: " + e + ")";
+    }
+  }
+
   public void awaitReady() {
     await().atMost(Duration.ofSeconds(60)).until(() -> ready || !process.isAlive());
     if (!ready) {
-      throw new IllegalStateException("broker process exited with " + process.exitValue() + " before it was ready");
+      throw new IllegalStateException("broker process exited with " + process.exitValue() + " before it was ready; the end of its log "
+          + log + ":\n" + tail(log, 40));
     }
   }
 
