@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A broker's gRPC server: {@code linkbridge.v1.DiscoveryService} and {@code AgentService}, the standard
  * {@code grpc.health.v1.Health} service and server reflection, so stock tools (grpcurl,
- * grpc_health_probe) can talk to it.
+ * grpc_health_probe) can talk to it; any other call goes through the {@link ServiceProxy} to an
+ * instance of the service that serves it.
  */
 public final class BrokerServer implements BrokerTransport {
   private static final Logger log = LoggerFactory.getLogger(BrokerServer.class);
@@ -38,18 +39,21 @@ public final class BrokerServer implements BrokerTransport {
   private final BrokerContext context;
   private final Server server;
   private final HealthStatusManager health;
+  private final ServiceProxy proxy;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy) {
     this.context = context;
     this.server = server;
     this.health = health;
+    this.proxy = proxy;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
   public static BrokerServer start(BrokerContext context) {
     HealthStatusManager health = new HealthStatusManager();
     AgentEndpoint agents = new AgentEndpoint(context.agents());
+    ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -59,10 +63,12 @@ public final class BrokerServer implements BrokerTransport {
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(reflectionV1Alpha())
+        .fallbackHandlerRegistry(proxy)
         .build();
     try {
       server.start();
     } catch (IOException e) {
+      proxy.close();
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
     }
@@ -75,7 +81,7 @@ public final class BrokerServer implements BrokerTransport {
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health);
+    return new BrokerServer(context, server, health, proxy);
   }
 
   /** grpcui, Postman, Evans and older grpcurl speak only the v1alpha reflection protocol, deprecated in grpc-java. */
@@ -94,6 +100,7 @@ public final class BrokerServer implements BrokerTransport {
   public void shutdownNow() {
     stopServing();
     server.shutdownNow();
+    proxy.close();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -1,0 +1,369 @@
+package io.linkbridge.grpc.internal;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.HandlerRegistry;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.linkbridge.HostAndPort;
+import io.linkbridge.Registry;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.spi.Readiness;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker's proxy: any call {@code /pkg.Service/Method} the broker does not serve itself goes to
+ * an instance taking calls (UP, weight above 0) that registered {@code pkg.Service} among its gRPC
+ * services, chosen by weighted round robin; the {@code linkbridge-service} request header narrows
+ * the choice to one Link Bridge service. Messages travel as bytes, never parsed; request headers,
+ * response headers, trailers and status pass unchanged; the caller's deadline goes along (the time
+ * left, as gRPC propagates it); a cancel on either side reaches the other at once. Flow control
+ * runs end to end: each side asks the other for one message only once it could pass the last one
+ * on, so a call holds at most one message per direction here beside the transports' HTTP/2 windows,
+ * and a slow reader slows its writer.
+ *
+ * <p>One channel per instance address, closed (letting its calls finish) once no instance of the
+ * registry has that address any more. Thread-safe; each proxied call serializes its own callbacks.
+ */
+final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ServiceProxy.class);
+  /** Names the Link Bridge service to route to, when several serve the same gRPC service. */
+  static final Metadata.Key<String> SERVICE_HEADER = Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER);
+  /** Request headers the transports set themselves: not copied onto the call to the instance. */
+  private static final List<String> TRANSPORT_HEADERS = List.of("grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-type",
+      "te", "user-agent", "linkbridge-service");
+  static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
+
+  /** The instances taking calls for each gRPC service, at one registry revision. */
+  private record Routes(long revision, Map<String, List<ServiceInstance>> byGrpcService) {
+    static Routes of(ClusterState state) {
+      Map<String, List<ServiceInstance>> by = new HashMap<>();
+      for (ServiceInstance i : state.allInstances()) {
+        if (i.takesCalls()) {
+          i.grpcServices().forEach(g -> by.computeIfAbsent(g, k -> new ArrayList<>()).add(i));
+        }
+      }
+      return new Routes(state.revision(), by);
+    }
+  }
+
+  private final String brokerId;
+  private final Registry registry;
+  private final Readiness readiness;
+  private final Map<HostAndPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final AtomicLong turn = new AtomicLong();
+  private final AutoCloseable subscription;
+  private volatile Routes routes = new Routes(-1, Map.of());
+
+  ServiceProxy(String brokerId, Registry registry, Readiness readiness) {
+    this.brokerId = brokerId;
+    this.registry = registry;
+    this.readiness = readiness;
+    this.subscription = registry.subscribe(this::closeChannelOfLeftInstance);
+  }
+
+  @Override
+  public ServerMethodDefinition<?, ?> lookupMethod(String methodName, String authority) {
+    MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNKNOWN)
+        .setFullMethodName(methodName).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+    return ServerMethodDefinition.create(method, new Handler(method));
+  }
+
+  private final class Handler implements ServerCallHandler<byte[], byte[]> {
+    private final MethodDescriptor<byte[], byte[]> method;
+
+    Handler(MethodDescriptor<byte[], byte[]> method) {
+      this.method = method;
+    }
+
+    @Override
+    public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
+      String name = method.getFullMethodName();
+      String grpcService = MethodDescriptor.extractFullServiceName(name);
+      if (grpcService == null || grpcService.isEmpty() || name.length() == grpcService.length() + 1 || name.indexOf('/') != name.lastIndexOf('/')) {
+        return refuse(call, Status.INVALID_ARGUMENT.withDescription("a call's path must be /package.Service/Method, was /" + name));
+      }
+      Optional<String> notServing = readiness.notServing();
+      if (notServing.isPresent()) {
+        return refuse(call, Status.UNAVAILABLE.withDescription("broker " + brokerId + " cannot proxy " + name + " now: " + notServing.get()));
+      }
+      String service = headers.get(SERVICE_HEADER);
+      ServiceInstance target;
+      try {
+        target = pick(grpcService, service);
+      } catch (StatusException e) {
+        return refuse(call, e.status);
+      }
+      // created in the caller's context: gRPC carries its deadline and its cancellation to the instance's call
+      ClientCall<byte[], byte[]> out = channelTo(target).newCall(method, callOptions());
+      return new ProxiedCall(call, out, target).start(copyOf(headers));
+    }
+  }
+
+  /** A status to answer a call with, as an exception. */
+  private static final class StatusException extends Exception {
+    final transient Status status;
+
+    StatusException(Status status) {
+      super(status.getDescription(), null, false, false);
+      this.status = status;
+    }
+  }
+
+  private static ServerCall.Listener<byte[]> refuse(ServerCall<byte[], byte[]> call, Status status) {
+    call.close(status, new Metadata());
+    return new ServerCall.Listener<>() {};
+  }
+
+  /** The caller's deadline (the time it has left) on the call to the instance. */
+  private static CallOptions callOptions() {
+    Deadline deadline = Context.current().getDeadline();
+    return deadline == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withDeadline(deadline);
+  }
+
+  private static Metadata copyOf(Metadata headers) {
+    Metadata copy = new Metadata();
+    copy.merge(headers);
+    for (String key : TRANSPORT_HEADERS) {
+      copy.discardAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
+    }
+    return copy;
+  }
+
+  /** The next instance, by weighted round robin, of those taking calls for {@code grpcService} (of {@code service} when named). */
+  ServiceInstance pick(String grpcService, String service) throws StatusException {
+    ClusterState state = registry.state();
+    Routes r = routes;
+    if (r.revision() != state.revision()) {
+      r = Routes.of(state);
+      routes = r;
+    }
+    List<ServiceInstance> candidates = r.byGrpcService().getOrDefault(grpcService, List.of());
+    if (service != null) {
+      try {
+        ServiceInstance.builder(service); // the service-name rule
+      } catch (IllegalArgumentException e) {
+        throw new StatusException(Status.INVALID_ARGUMENT.withDescription("header linkbridge-service: " + e.getMessage()));
+      }
+      if (state.instances(service).isEmpty()) {
+        throw new StatusException(Status.NOT_FOUND.withDescription("header linkbridge-service names service '" + service
+            + "', which the registry does not hold"));
+      }
+      candidates = candidates.stream().filter(i -> i.service().equals(service)).toList();
+    }
+    if (candidates.isEmpty()) {
+      throw new StatusException(Status.UNAVAILABLE.withDescription("no instance " + (service == null ? "" : "of service '" + service + "' ")
+          + "serving " + grpcService + " takes calls (broker " + brokerId + ")"));
+    }
+    long total = 0;
+    for (ServiceInstance i : candidates) {
+      total += i.weight();
+    }
+    long at = Math.floorMod(turn.getAndIncrement(), total);
+    for (ServiceInstance i : candidates) {
+      at -= i.weight();
+      if (at < 0) {
+        return i;
+      }
+    }
+    return candidates.get(candidates.size() - 1);
+  }
+
+  private ManagedChannel channelTo(ServiceInstance instance) {
+    HostAndPort address = new HostAndPort(instance.host(), instance.port());
+    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor()
+        .keepAliveTime(BrokerServer.KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).build());
+  }
+
+  /** On the apply thread: a channel no instance uses any more is shut down (its calls in flight finish). */
+  private void closeChannelOfLeftInstance(RegistryEvent event) {
+    if (event.type() != RegistryEvent.Type.INSTANCE_DEREGISTERED || event.instance() == null) {
+      return;
+    }
+    HostAndPort address = new HostAndPort(event.instance().host(), event.instance().port());
+    if (!channels.containsKey(address)) {
+      return;
+    }
+    boolean used = registry.state().allInstances().stream().anyMatch(i -> i.host().equals(address.host()) && i.port() == address.port());
+    if (!used) {
+      ManagedChannel c = channels.remove(address);
+      if (c != null) {
+        c.shutdown();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      subscription.close();
+    } catch (Exception e) {
+      log.debug("Broker {}: closing the proxy's registry subscription failed", brokerId, e);
+    }
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    channels.clear();
+  }
+
+  /**
+   * One call passed between the caller ({@code in}) and the instance ({@code out}). Every callback of
+   * either side runs under {@code this}, so neither call is used by two threads at once.
+   */
+  private static final class ProxiedCall {
+    private final ServerCall<byte[], byte[]> in;
+    private final ClientCall<byte[], byte[]> out;
+    private final ServiceInstance target;
+    /** The caller sent a message the instance's stream could not take yet: ask the caller for more once it can. */
+    private boolean callerWaits;
+    /** The instance sent a message the caller's stream could not take yet. */
+    private boolean instanceWaits;
+    private boolean closed;
+
+    ProxiedCall(ServerCall<byte[], byte[]> in, ClientCall<byte[], byte[]> out, ServiceInstance target) {
+      this.in = in;
+      this.out = out;
+      this.target = target;
+    }
+
+    ServerCall.Listener<byte[]> start(Metadata headers) {
+      synchronized (this) {
+        out.start(new ClientCall.Listener<>() {
+          @Override
+          public void onHeaders(Metadata responseHeaders) {
+            synchronized (ProxiedCall.this) {
+              if (!closed) {
+                in.sendHeaders(responseHeaders);
+              }
+            }
+          }
+
+          @Override
+          public void onMessage(byte[] message) {
+            synchronized (ProxiedCall.this) {
+              if (closed) {
+                return;
+              }
+              in.sendMessage(message);
+              if (in.isReady()) {
+                out.request(1);
+              } else {
+                instanceWaits = true;
+              }
+            }
+          }
+
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            synchronized (ProxiedCall.this) {
+              if (closed) {
+                return;
+              }
+              closed = true;
+              try {
+                in.close(status, trailers);
+              } catch (IllegalStateException e) {
+                // the caller's call ended first (cancelled): nothing to answer
+              }
+            }
+          }
+
+          @Override
+          public void onReady() {
+            synchronized (ProxiedCall.this) {
+              if (callerWaits && out.isReady()) {
+                callerWaits = false;
+                in.request(1);
+              }
+            }
+          }
+        }, headers);
+        out.request(1);
+        in.request(1);
+      }
+      return new ServerCall.Listener<>() {
+        @Override
+        public void onMessage(byte[] message) {
+          synchronized (ProxiedCall.this) {
+            if (closed) {
+              return;
+            }
+            out.sendMessage(message);
+            if (out.isReady()) {
+              in.request(1);
+            } else {
+              callerWaits = true;
+            }
+          }
+        }
+
+        @Override
+        public void onHalfClose() {
+          synchronized (ProxiedCall.this) {
+            if (!closed) {
+              out.halfClose();
+            }
+          }
+        }
+
+        @Override
+        public void onCancel() {
+          synchronized (ProxiedCall.this) {
+            closed = true;
+          }
+          out.cancel("the caller cancelled the call, or its deadline passed", null);
+        }
+
+        @Override
+        public void onReady() {
+          synchronized (ProxiedCall.this) {
+            if (instanceWaits && in.isReady()) {
+              instanceWaits = false;
+              out.request(1);
+            }
+          }
+        }
+      };
+    }
+
+    @Override
+    public String toString() {
+      return "ProxiedCall{" + in.getMethodDescriptor().getFullMethodName() + " -> " + target.service() + "/" + target.id() + "}";
+    }
+  }
+}

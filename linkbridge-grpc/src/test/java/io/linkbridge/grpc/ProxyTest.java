@@ -1,0 +1,385 @@
+package io.linkbridge.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.linkbridge.InstanceState;
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.ServiceInstance;
+import io.linkbridge.grpc.v1.DiscoverRequest;
+import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
+import io.linkbridge.spi.LocalConsensusProvider;
+import io.linkbridge.testing.FreePorts;
+import io.linkbridge.testing.NodeLeakCheck;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The broker's proxy, with two real grpc-java instances of a test service {@code test.Echo}: every
+ * call kind, headers and trailers, error details, deadlines and cancellation, the choice of
+ * instance, and the errors of a call that cannot be routed.
+ */
+@ExtendWith(NodeLeakCheck.class)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ProxyTest {
+  static final Metadata.Key<String> TEST_HEADER = Metadata.Key.of("x-test", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> ECHO_HEADER = Metadata.Key.of("x-echo", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> TRAILER = Metadata.Key.of("x-trailer", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<byte[]> DETAILS = Metadata.Key.of("x-details-bin", Metadata.BINARY_BYTE_MARSHALLER);
+  static final MethodDescriptor.Marshaller<String> TEXT = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(String value) {
+      return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public String parse(InputStream stream) {
+      try {
+        return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
+  static final MethodDescriptor<String, String> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
+  static final MethodDescriptor<String, String> SERVER_STREAM = method("ServerStream", MethodDescriptor.MethodType.SERVER_STREAMING);
+  static final MethodDescriptor<String, String> CLIENT_STREAM = method("ClientStream", MethodDescriptor.MethodType.CLIENT_STREAMING);
+  static final MethodDescriptor<String, String> BIDI = method("Bidi", MethodDescriptor.MethodType.BIDI_STREAMING);
+
+  static MethodDescriptor<String, String> method(String name, MethodDescriptor.MethodType type) {
+    return MethodDescriptor.<String, String>newBuilder().setType(type).setFullMethodName("test.Echo/" + name).setRequestMarshaller(TEXT)
+        .setResponseMarshaller(TEXT).build();
+  }
+
+  /** One real instance of {@code test.Echo}: answers with its name, and records what reached it. */
+  static final class EchoInstance implements AutoCloseable {
+    final String name;
+    final int port = FreePorts.next();
+    final List<String> seenHeaders = new CopyOnWriteArrayList<>();
+    final List<Long> seenDeadlineMillis = new CopyOnWriteArrayList<>();
+    final List<String> cancelled = new CopyOnWriteArrayList<>();
+    final Server server;
+
+    EchoInstance(String name) throws IOException {
+      this.name = name;
+      ServerServiceDefinition echo = ServerServiceDefinition.builder("test.Echo")
+          .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
+          .addMethod(SERVER_STREAM, ServerCalls.asyncServerStreamingCall((String request, StreamObserver<String> out) -> {
+            int n = Integer.parseInt(request);
+            for (int i = 0; i < n; i++) {
+              out.onNext(name + ":" + i);
+            }
+            out.onCompleted();
+          }))
+          .addMethod(CLIENT_STREAM, ServerCalls.asyncClientStreamingCall(out -> new StreamObserver<String>() {
+            private final StringBuilder all = new StringBuilder();
+
+            @Override
+            public void onNext(String value) {
+              all.append(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {
+              out.onNext(name + ":" + all);
+              out.onCompleted();
+            }
+          }))
+          .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(out -> {
+            ((ServerCallStreamObserver<String>) out).setOnCancelHandler(() -> cancelled.add("bidi"));
+            return new StreamObserver<String>() {
+              @Override
+              public void onNext(String value) {
+                out.onNext(name + ":" + value);
+              }
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onCompleted() {
+                out.onCompleted();
+              }
+            };
+          }))
+          .build();
+      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+          .addService(io.grpc.ServerInterceptors.intercept(echo, new io.grpc.ServerInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
+                io.grpc.ServerCallHandler<Q, R> next) {
+              seenHeaders.add(headers.get(TEST_HEADER));
+              Deadline d = Context.current().getDeadline();
+              seenDeadlineMillis.add(d == null ? -1 : d.timeRemaining(TimeUnit.MILLISECONDS));
+              return next.startCall(new io.grpc.ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                @Override
+                public void sendHeaders(Metadata responseHeaders) {
+                  responseHeaders.put(ECHO_HEADER, String.valueOf(headers.get(TEST_HEADER)));
+                  super.sendHeaders(responseHeaders);
+                }
+
+                @Override
+                public void close(Status status, Metadata trailers) {
+                  trailers.put(TRAILER, name);
+                  super.close(status, trailers);
+                }
+              }, headers);
+            }
+          }))
+          .build().start();
+    }
+
+    private void unary(String request, StreamObserver<String> out) {
+      if (request.equals("fail")) {
+        Metadata trailers = new Metadata();
+        trailers.put(DETAILS, new byte[] {1, 2, 3, (byte) 0xff});
+        out.onError(Status.FAILED_PRECONDITION.withDescription("instance " + name + " refuses").asRuntimeException(trailers));
+      } else if (request.equals("sleep")) {
+        ((ServerCallStreamObserver<String>) out).setOnCancelHandler(() -> cancelled.add("sleep"));
+      } else {
+        out.onNext(name + ":" + request);
+        out.onCompleted();
+      }
+    }
+
+    ServiceInstance instance(String service) {
+      return ServiceInstance.builder(service).id(name).endpoint("127.0.0.1", port).grpcService("test.Echo").build();
+    }
+
+    @Override
+    public void close() {
+      server.shutdownNow();
+      try {
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @TempDir Path dir;
+  private Node node;
+  private ManagedChannel channel;
+  private EchoInstance a;
+  private EchoInstance b;
+
+  @BeforeEach
+  void start() throws IOException {
+    int port = FreePorts.next();
+    node = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next()).address("127.0.0.1:" + port).dataDir(dir)
+        .consensus(new LocalConsensusProvider()).start();
+    NodeLeakCheck.track(node);
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    a = new EchoInstance("a");
+    b = new EchoInstance("b");
+    node.registry().register(a.instance("echo")).join();
+    node.registry().register(b.instance("echo")).join();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    node.shutdownNow();
+    a.close();
+    b.close();
+  }
+
+  private String unary(String request) {
+    return ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), request);
+  }
+
+  @Test
+  void unaryCalls_reachBothInstancesInTurn_withHeadersAndTrailersBothWays() {
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      answers.add(unary("hi" + i));
+    }
+    assertThat(answers).extracting(s -> s.substring(2)).containsExactly("hi0", "hi1", "hi2", "hi3");
+    List<String> by = answers.stream().map(s -> s.substring(0, 1)).toList();
+    assertThat(by).containsOnly("a", "b");
+    for (int i = 1; i < by.size(); i++) {
+      assertThat(by.get(i)).as("round robin: %s", by).isNotEqualTo(by.get(i - 1));
+    }
+
+    Metadata sent = new Metadata();
+    sent.put(TEST_HEADER, "hello");
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    String answer = ClientCalls.blockingUnaryCall(io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(sent),
+        MetadataUtils.newCaptureMetadataInterceptor(headers, trailers)), UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x");
+    assertThat(a.seenHeaders.contains("hello") || b.seenHeaders.contains("hello")).isTrue();
+    assertThat(headers.get().get(ECHO_HEADER)).isEqualTo("hello");
+    assertThat(trailers.get().get(TRAILER)).isEqualTo(answer.substring(0, 1));
+  }
+
+  @Test
+  void anErrorStatus_comesBackUnchanged_withItsDetails() {
+    assertThatThrownBy(() -> unary("fail")).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+      assertThat(e.getStatus().getDescription()).matches("instance [ab] refuses");
+      assertThat(e.getTrailers().get(DETAILS)).containsExactly(1, 2, 3, 0xff);
+    });
+  }
+
+  @Test
+  void theCallersDeadline_travelsAsTheTimeLeft_andItsExpiryCancelsTheInstancesCall() {
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT.withDeadlineAfter(700, TimeUnit.MILLISECONDS),
+        "sleep")).isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+        .isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    List<Long> deadlines = new ArrayList<>(a.seenDeadlineMillis);
+    deadlines.addAll(b.seenDeadlineMillis);
+    assertThat(deadlines).singleElement().satisfies(ms -> assertThat(ms).isBetween(1L, 700L));
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.cancelled.contains("sleep") || b.cancelled.contains("sleep"));
+  }
+
+  @Test
+  void everyStreamingKind_passesEveryMessage_andACancelReachesTheInstance() {
+    Iterator<String> stream = ClientCalls.blockingServerStreamingCall(channel, SERVER_STREAM,
+        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "500");
+    List<String> got = new ArrayList<>();
+    stream.forEachRemaining(got::add);
+    assertThat(got).hasSize(500);
+    assertThat(got.get(499)).endsWith(":499");
+
+    Collector client = new Collector();
+    StreamObserver<String> upload = ClientCalls.asyncClientStreamingCall(channel.newCall(CLIENT_STREAM, CallOptions.DEFAULT), client);
+    for (int i = 0; i < 100; i++) {
+      upload.onNext(Integer.toString(i % 10));
+    }
+    upload.onCompleted();
+    await().atMost(Duration.ofSeconds(5)).until(() -> client.done);
+    assertThat(client.values).singleElement().satisfies(v -> assertThat(v.substring(2)).isEqualTo("0123456789".repeat(10)));
+
+    Collector bidi = new Collector();
+    ClientCall<String, String> call = channel.newCall(BIDI, CallOptions.DEFAULT);
+    StreamObserver<String> chat = ClientCalls.asyncBidiStreamingCall(call, bidi);
+    chat.onNext("one");
+    chat.onNext("two");
+    await().atMost(Duration.ofSeconds(5)).until(() -> bidi.values.size() == 2);
+    assertThat(bidi.values).extracting(v -> v.substring(2)).containsExactly("one", "two");
+    call.cancel("the test cancels", null);
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.cancelled.contains("bidi") || b.cancelled.contains("bidi"));
+  }
+
+  @Test
+  void aDrainingInstance_takesNoNewCall_theServiceHeaderChoosesTheService() throws IOException {
+    node.registry().register(a.instance("echo").withState(InstanceState.DRAINING)).join();
+    for (int i = 0; i < 6; i++) {
+      assertThat(unary("x")).isEqualTo("b:x");
+    }
+    try (EchoInstance c = new EchoInstance("c")) {
+      node.registry().register(c.instance("other-echo")).join();
+      Metadata pick = new Metadata();
+      pick.put(Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER), "other-echo");
+      for (int i = 0; i < 3; i++) {
+        assertThat(ClientCalls.blockingUnaryCall(io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(pick)), UNARY,
+            CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x")).isEqualTo("c:x");
+      }
+    }
+  }
+
+  @Test
+  void callsThatCannotBeRouted_getAStatusNamingWhy_andTheBrokersOwnServicesKeepWorking() {
+    MethodDescriptor<String, String> unknown = MethodDescriptor.<String, String>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName("nobody.Serves/This").setRequestMarshaller(TEXT).setResponseMarshaller(TEXT).build();
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, unknown, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x"))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(e.getStatus().getDescription()).contains("nobody.Serves", "takes calls");
+        });
+    assertThat(status(badHeader("no such/name"))).satisfies(s -> {
+      assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(s.getDescription()).contains("linkbridge-service");
+    });
+    assertThat(status(badHeader("missing"))).satisfies(s -> {
+      assertThat(s.getCode()).isEqualTo(Status.Code.NOT_FOUND);
+      assertThat(s.getDescription()).contains("'missing'");
+    });
+    MethodDescriptor<String, String> noMethod = MethodDescriptor.<String, String>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName("test.Echo/").setRequestMarshaller(TEXT).setResponseMarshaller(TEXT).build();
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, noMethod, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x"))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("/package.Service/Method");
+        });
+    assertThat(DiscoveryServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .discover(DiscoverRequest.newBuilder().setService("echo").build()).getInstancesCount()).isEqualTo(2);
+  }
+
+  private Runnable badHeader(String service) {
+    Metadata pick = new Metadata();
+    pick.put(Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER), service);
+    return () -> ClientCalls.blockingUnaryCall(io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(pick)), UNARY,
+        CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x");
+  }
+
+  private static Status status(Runnable call) {
+    try {
+      call.run();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+    throw new AssertionError("the call succeeded");
+  }
+
+  static final class Collector implements StreamObserver<String> {
+    final List<String> values = new CopyOnWriteArrayList<>();
+    volatile boolean done;
+
+    @Override
+    public void onNext(String value) {
+      values.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      done = true;
+    }
+
+    @Override
+    public void onCompleted() {
+      done = true;
+    }
+  }
+}
