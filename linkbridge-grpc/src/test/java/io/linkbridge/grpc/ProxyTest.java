@@ -83,6 +83,8 @@ class ProxyTest {
   static final MethodDescriptor<String, String> SERVER_STREAM = method("ServerStream", MethodDescriptor.MethodType.SERVER_STREAMING);
   static final MethodDescriptor<String, String> CLIENT_STREAM = method("ClientStream", MethodDescriptor.MethodType.CLIENT_STREAMING);
   static final MethodDescriptor<String, String> BIDI = method("Bidi", MethodDescriptor.MethodType.BIDI_STREAMING);
+  static final MethodDescriptor<String, String> FLOOD = method("Flood", MethodDescriptor.MethodType.SERVER_STREAMING);
+  static final String CHUNK = "x".repeat(64 * 1024);
 
   static MethodDescriptor<String, String> method(String name, MethodDescriptor.MethodType type) {
     return MethodDescriptor.<String, String>newBuilder().setType(type).setFullMethodName("test.Echo/" + name).setRequestMarshaller(TEXT)
@@ -96,6 +98,8 @@ class ProxyTest {
     final List<String> seenHeaders = new CopyOnWriteArrayList<>();
     final List<Long> seenDeadlineMillis = new CopyOnWriteArrayList<>();
     final List<String> cancelled = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger flooded = new java.util.concurrent.atomic.AtomicInteger();
     final Server server;
 
     EchoInstance(String name) throws IOException {
@@ -126,6 +130,16 @@ class ProxyTest {
               out.onCompleted();
             }
           }))
+          .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall((String request, StreamObserver<String> out) -> {
+            ServerCallStreamObserver<String> o = (ServerCallStreamObserver<String>) out;
+            o.setOnCancelHandler(() -> cancelled.add("flood"));
+            o.setOnReadyHandler(() -> { // sends 64 kB chunks for as long as its stream takes them
+              while (o.isReady() && !o.isCancelled()) {
+                o.onNext(CHUNK);
+                flooded.incrementAndGet();
+              }
+            });
+          }))
           .addMethod(BIDI, ServerCalls.asyncBidiStreamingCall(out -> {
             ((ServerCallStreamObserver<String>) out).setOnCancelHandler(() -> cancelled.add("bidi"));
             return new StreamObserver<String>() {
@@ -149,6 +163,7 @@ class ProxyTest {
             @Override
             public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
                 io.grpc.ServerCallHandler<Q, R> next) {
+              calls.incrementAndGet();
               seenHeaders.add(headers.get(TEST_HEADER));
               Deadline d = Context.current().getDeadline();
               seenDeadlineMillis.add(d == null ? -1 : d.timeRemaining(TimeUnit.MILLISECONDS));
@@ -317,6 +332,54 @@ class ProxyTest {
             CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x")).isEqualTo("c:x");
       }
     }
+  }
+
+  @Test
+  void aCallToAnInstanceThatIsGone_goesOnceToAnother_otherFailuresAreNotRetried() {
+    node.registry().register(ServiceInstance.builder("echo").id("gone").endpoint("127.0.0.1", FreePorts.next()).grpcService("test.Echo")
+        .build()).join(); // registered, but nothing listens there
+    for (int i = 0; i < 12; i++) {
+      assertThat(unary("x" + i)).matches("[ab]:x" + i);
+    }
+    int before = a.calls.get() + b.calls.get();
+    assertThat(status(() -> unary("fail")).getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(a.calls.get() + b.calls.get()).isEqualTo(before + 1); // an answer from the instance is never retried
+
+    a.close();
+    b.close(); // every instance gone: one retry, then the caller gets the failure
+    assertThat(status(() -> unary("y")).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  /**
+   * A reader that stops reading while its instance keeps sending: flow control holds the instance
+   * back, so the broker holds a bounded amount of the stream (one message and the HTTP/2 windows).
+   */
+  @Test
+  void aReaderThatStopsReading_holdsTheInstanceBack_theBrokerHoldsABoundedAmount() {
+    ClientCall<String, String> call = channel.newCall(FLOOD, CallOptions.DEFAULT);
+    List<String> got = new CopyOnWriteArrayList<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(String message) {
+        got.add(message);
+      }
+    }, new Metadata());
+    call.sendMessage("go");
+    call.halfClose();
+    call.request(2); // reads two messages, then nothing
+    EchoInstance sender = await().atMost(Duration.ofSeconds(5)).until(() -> a.flooded.get() > 0 ? a : b.flooded.get() > 0 ? b : null,
+        java.util.Objects::nonNull);
+    await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ofMillis(500)).until(() -> {
+      int n = sender.flooded.get();
+      Thread.sleep(500);
+      return sender.flooded.get() == n; // stopped: its stream takes no more
+    });
+    int held = sender.flooded.get() - got.size();
+    assertThat(held).as("64 kB messages sent by the instance and not read").isLessThan(100); // about 6 MiB at most, across 3 hops
+    call.request(10); // reading again: the instance goes on
+    await().atMost(Duration.ofSeconds(5)).until(() -> got.size() == 12);
+    call.cancel("done", null);
+    await().atMost(Duration.ofSeconds(5)).until(() -> sender.cancelled.contains("flood"));
   }
 
   @Test

@@ -127,13 +127,26 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       String service = headers.get(SERVICE_HEADER);
       ServiceInstance target;
       try {
-        target = pick(grpcService, service);
+        target = pick(grpcService, service, null);
       } catch (StatusException e) {
         return refuse(call, e.status);
       }
-      // created in the caller's context: gRPC carries its deadline and its cancellation to the instance's call
-      ClientCall<byte[], byte[]> out = channelTo(target).newCall(method, callOptions());
-      return new ProxiedCall(call, out, target).start(copyOf(headers));
+      Context caller = Context.current();
+      return new ProxiedCall(call, copyOf(headers), failed -> {
+        try {
+          return pick(grpcService, service, failed);
+        } catch (StatusException e) {
+          return null;
+        }
+      }, instance -> {
+        // created in the caller's context: gRPC carries its deadline and its cancellation to the instance's call
+        Context previous = caller.attach();
+        try {
+          return channelTo(instance).newCall(method, callOptions());
+        } finally {
+          caller.detach(previous);
+        }
+      }).start(target);
     }
   }
 
@@ -167,8 +180,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     return copy;
   }
 
-  /** The next instance, by weighted round robin, of those taking calls for {@code grpcService} (of {@code service} when named). */
-  ServiceInstance pick(String grpcService, String service) throws StatusException {
+  /**
+   * The next instance, by weighted round robin, of those taking calls for {@code grpcService} (of
+   * {@code service} when named), other than {@code excluded} (null: none excluded).
+   */
+  ServiceInstance pick(String grpcService, String service, ServiceInstance excluded) throws StatusException {
     ClusterState state = registry.state();
     Routes r = routes;
     if (r.revision() != state.revision()) {
@@ -187,6 +203,9 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
             + "', which the registry does not hold"));
       }
       candidates = candidates.stream().filter(i -> i.service().equals(service)).toList();
+    }
+    if (excluded != null) {
+      candidates = candidates.stream().filter(i -> !(i.service().equals(excluded.service()) && i.id().equals(excluded.id()))).toList();
     }
     if (candidates.isEmpty()) {
       throw new StatusException(Status.UNAVAILABLE.withDescription("no instance " + (service == null ? "" : "of service '" + service + "' ")
@@ -242,78 +261,45 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /**
-   * One call passed between the caller ({@code in}) and the instance ({@code out}). Every callback of
-   * either side runs under {@code this}, so neither call is used by two threads at once.
+   * One call passed between the caller ({@code in}) and an instance ({@code out}). Every callback of
+   * either side runs under {@code this}, so neither call is used by two threads at once. A call the
+   * instance ends with UNAVAILABLE before it sent any response header (it stopped, or refused the
+   * stream) goes once to another instance, when what the caller sent so far is still held here (at
+   * most {@value #RETRY_MESSAGES} messages of {@value #RETRY_BYTES} bytes in all); nothing else is
+   * retried.
    */
   private static final class ProxiedCall {
+    static final int RETRY_MESSAGES = 16;
+    static final int RETRY_BYTES = 1024 * 1024;
+
     private final ServerCall<byte[], byte[]> in;
-    private final ClientCall<byte[], byte[]> out;
-    private final ServiceInstance target;
+    private final Metadata headers;
+    private final java.util.function.Function<ServiceInstance, ServiceInstance> another;
+    private final java.util.function.Function<ServiceInstance, ClientCall<byte[], byte[]>> calls;
+    private ClientCall<byte[], byte[]> out;
+    private ServiceInstance target;
+    /** What the caller sent, kept for a retry until the instance answers with headers; null once too much or answered. */
+    private List<byte[]> sent = new ArrayList<>();
+    private long sentBytes;
+    private boolean halfClosed;
+    private boolean retried;
     /** The caller sent a message the instance's stream could not take yet: ask the caller for more once it can. */
     private boolean callerWaits;
     /** The instance sent a message the caller's stream could not take yet. */
     private boolean instanceWaits;
     private boolean closed;
 
-    ProxiedCall(ServerCall<byte[], byte[]> in, ClientCall<byte[], byte[]> out, ServiceInstance target) {
+    ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, java.util.function.Function<ServiceInstance, ServiceInstance> another,
+        java.util.function.Function<ServiceInstance, ClientCall<byte[], byte[]>> calls) {
       this.in = in;
-      this.out = out;
-      this.target = target;
+      this.headers = headers;
+      this.another = another;
+      this.calls = calls;
     }
 
-    ServerCall.Listener<byte[]> start(Metadata headers) {
+    ServerCall.Listener<byte[]> start(ServiceInstance first) {
       synchronized (this) {
-        out.start(new ClientCall.Listener<>() {
-          @Override
-          public void onHeaders(Metadata responseHeaders) {
-            synchronized (ProxiedCall.this) {
-              if (!closed) {
-                in.sendHeaders(responseHeaders);
-              }
-            }
-          }
-
-          @Override
-          public void onMessage(byte[] message) {
-            synchronized (ProxiedCall.this) {
-              if (closed) {
-                return;
-              }
-              in.sendMessage(message);
-              if (in.isReady()) {
-                out.request(1);
-              } else {
-                instanceWaits = true;
-              }
-            }
-          }
-
-          @Override
-          public void onClose(Status status, Metadata trailers) {
-            synchronized (ProxiedCall.this) {
-              if (closed) {
-                return;
-              }
-              closed = true;
-              try {
-                in.close(status, trailers);
-              } catch (IllegalStateException e) {
-                // the caller's call ended first (cancelled): nothing to answer
-              }
-            }
-          }
-
-          @Override
-          public void onReady() {
-            synchronized (ProxiedCall.this) {
-              if (callerWaits && out.isReady()) {
-                callerWaits = false;
-                in.request(1);
-              }
-            }
-          }
-        }, headers);
-        out.request(1);
+        open(first);
         in.request(1);
       }
       return new ServerCall.Listener<>() {
@@ -322,6 +308,14 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           synchronized (ProxiedCall.this) {
             if (closed) {
               return;
+            }
+            if (sent != null) {
+              sentBytes += message.length;
+              if (sent.size() < RETRY_MESSAGES && sentBytes <= RETRY_BYTES) {
+                sent.add(message);
+              } else {
+                sent = null; // too much to hold: this call is not retried
+              }
             }
             out.sendMessage(message);
             if (out.isReady()) {
@@ -336,6 +330,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         public void onHalfClose() {
           synchronized (ProxiedCall.this) {
             if (!closed) {
+              halfClosed = true;
               out.halfClose();
             }
           }
@@ -343,10 +338,12 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
         @Override
         public void onCancel() {
+          ClientCall<byte[], byte[]> current;
           synchronized (ProxiedCall.this) {
             closed = true;
+            current = out;
           }
-          out.cancel("the caller cancelled the call, or its deadline passed", null);
+          current.cancel("the caller cancelled the call, or its deadline passed", null);
         }
 
         @Override
@@ -361,8 +358,89 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       };
     }
 
+    /** Under this: starts the call to {@code instance}, replaying what the caller sent so far (on a retry). */
+    private void open(ServiceInstance instance) {
+      target = instance;
+      ClientCall<byte[], byte[]> call = calls.apply(instance);
+      out = call;
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onHeaders(Metadata responseHeaders) {
+          synchronized (ProxiedCall.this) {
+            if (!closed && out == call) {
+              sent = null; // answered: no retry from now on
+              in.sendHeaders(responseHeaders);
+            }
+          }
+        }
+
+        @Override
+        public void onMessage(byte[] message) {
+          synchronized (ProxiedCall.this) {
+            if (closed || out != call) {
+              return;
+            }
+            in.sendMessage(message);
+            if (in.isReady()) {
+              call.request(1);
+            } else {
+              instanceWaits = true;
+            }
+          }
+        }
+
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          synchronized (ProxiedCall.this) {
+            if (closed || out != call) {
+              return;
+            }
+            if (status.getCode() == Status.Code.UNAVAILABLE && sent != null && !retried) {
+              ServiceInstance next = another.apply(target);
+              if (next != null) {
+                retried = true;
+                log.debug("Call {} to {}/{} failed before an answer ({}); trying {}/{}", in.getMethodDescriptor().getFullMethodName(),
+                    target.service(), target.id(), status, next.service(), next.id());
+                open(next);
+                return;
+              }
+            }
+            closed = true;
+            try {
+              in.close(status, trailers);
+            } catch (IllegalStateException e) {
+              // the caller's call ended first (cancelled): nothing to answer
+            }
+          }
+        }
+
+        @Override
+        public void onReady() {
+          synchronized (ProxiedCall.this) {
+            if (callerWaits && out == call && call.isReady()) {
+              callerWaits = false;
+              in.request(1);
+            }
+          }
+        }
+      }, copy(headers));
+      call.request(1);
+      if (sent != null) {
+        sent.forEach(call::sendMessage);
+      }
+      if (halfClosed) {
+        call.halfClose();
+      }
+    }
+
+    private static Metadata copy(Metadata headers) {
+      Metadata m = new Metadata();
+      m.merge(headers);
+      return m;
+    }
+
     @Override
-    public String toString() {
+    public synchronized String toString() {
       return "ProxiedCall{" + in.getMethodDescriptor().getFullMethodName() + " -> " + target.service() + "/" + target.id() + "}";
     }
   }
