@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
+import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -96,6 +97,7 @@ class ProxyTest {
     final String name;
     final int port = FreePorts.next();
     final List<String> seenHeaders = new CopyOnWriteArrayList<>();
+    final List<String> seenClientIds = new CopyOnWriteArrayList<>();
     final List<Long> seenDeadlineMillis = new CopyOnWriteArrayList<>();
     final List<String> cancelled = new CopyOnWriteArrayList<>();
     final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
@@ -165,6 +167,10 @@ class ProxyTest {
                 io.grpc.ServerCallHandler<Q, R> next) {
               calls.incrementAndGet();
               seenHeaders.add(headers.get(TEST_HEADER));
+              String clientId = headers.get(Metadata.Key.of("linkbridge-client-id", Metadata.ASCII_STRING_MARSHALLER));
+              if (clientId != null) {
+                seenClientIds.add(clientId);
+              }
               Deadline d = Context.current().getDeadline();
               seenDeadlineMillis.add(d == null ? -1 : d.timeRemaining(TimeUnit.MILLISECONDS));
               return next.startCall(new io.grpc.ForwardingServerCall.SimpleForwardingServerCall<>(call) {
@@ -259,6 +265,7 @@ class ProxyTest {
 
     Metadata sent = new Metadata();
     sent.put(TEST_HEADER, "hello");
+    sent.put(Metadata.Key.of("linkbridge-client-id", Metadata.ASCII_STRING_MARSHALLER), "the-callers-session");
     AtomicReference<Metadata> headers = new AtomicReference<>();
     AtomicReference<Metadata> trailers = new AtomicReference<>();
     String answer = ClientCalls.blockingUnaryCall(io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(sent),
@@ -266,6 +273,40 @@ class ProxyTest {
     assertThat(a.seenHeaders.contains("hello") || b.seenHeaders.contains("hello")).isTrue();
     assertThat(headers.get().get(ECHO_HEADER)).isEqualTo("hello");
     assertThat(trailers.get().get(TRAILER)).isEqualTo(answer.substring(0, 1));
+    assertThat(a.seenClientIds).isEmpty(); // the caller's session with the broker stays with the broker
+    assertThat(b.seenClientIds).isEmpty();
+  }
+
+  @Test
+  void weights_interleave_andEachRouteTakesItsOwnTurns() {
+    node.registry().register(a.instance("echo").toBuilder().weight(2).build()).join();
+    List<String> by = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      by.add(unary("w").substring(0, 1));
+    }
+    assertThat(by.stream().filter("a"::equals).count()).isEqualTo(20);
+    assertThat(String.join("", by)).doesNotContain("aaa").doesNotContain("bb"); // smooth: a, b, a, a, b, a ...
+
+    node.registry().register(a.instance("echo")).join(); // weight 1 again
+    Metadata pick = new Metadata();
+    pick.put(Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER), "echo");
+    Channel named = io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(pick));
+    List<String> plain = new ArrayList<>();
+    for (int i = 0; i < 10; i++) { // two routes called in turn: each still alternates over both instances
+      plain.add(unary("p").substring(0, 1));
+      ClientCalls.blockingUnaryCall(named, UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "n");
+    }
+    assertThat(plain).containsOnly("a", "b").filteredOn("a"::equals).hasSize(5);
+  }
+
+  @Test
+  void aMethodOfTheBrokersOwnServices_isNeverProxied() {
+    node.registry().register(a.instance("echo").toBuilder().grpcService("grpc.health.v1.Health").build()).join();
+    MethodDescriptor<String, String> list = MethodDescriptor.<String, String>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName("grpc.health.v1.Health/NoSuchMethod").setRequestMarshaller(TEXT).setResponseMarshaller(TEXT).build();
+    assertThat(status(() -> ClientCalls.blockingUnaryCall(channel, list, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), ""))
+        .getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+    assertThat(a.calls.get()).isZero();
   }
 
   @Test

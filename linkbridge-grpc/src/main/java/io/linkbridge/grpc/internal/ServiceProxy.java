@@ -2,6 +2,7 @@ package io.linkbridge.grpc.internal;
 
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.ClientStreamTracer;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.HandlerRegistry;
@@ -30,7 +31,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,9 +56,13 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServiceProxy.class);
   /** Names the Link Bridge service to route to, when several serve the same gRPC service. */
   static final Metadata.Key<String> SERVICE_HEADER = Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER);
-  /** Request headers the transports set themselves: not copied onto the call to the instance. */
+  /** Request headers the transports set themselves: not copied onto the call to the instance (nor any {@code linkbridge-*} header). */
   private static final List<String> TRANSPORT_HEADERS = List.of("grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-type",
-      "te", "user-agent", "linkbridge-service");
+      "te", "user-agent");
+  /** The broker's own services: a method of theirs it does not know is UNIMPLEMENTED, never proxied. */
+  private static final List<String> OWN_SERVICE_PREFIXES = List.of("linkbridge.", "grpc.health.", "grpc.reflection.");
+  /** How often channels to addresses no instance has any more are looked for, besides after each change. */
+  private static final long RECONCILE_SECONDS = 10;
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(byte[] value) {
@@ -88,19 +96,32 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final Registry registry;
   private final Readiness readiness;
   private final Map<HostAndPort, ManagedChannel> channels = new ConcurrentHashMap<>();
-  private final AtomicLong turn = new AtomicLong();
+  /** The round-robin state of each route (gRPC service, and the Link Bridge service when named). */
+  private final Map<String, SmoothRoundRobin> rounds = new ConcurrentHashMap<>();
   private final AutoCloseable subscription;
+  private final ScheduledExecutorService reconciler;
+  private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile Routes routes = new Routes(-1, Map.of());
+  private volatile boolean closed;
 
   ServiceProxy(String brokerId, Registry registry, Readiness readiness) {
     this.brokerId = brokerId;
     this.registry = registry;
     this.readiness = readiness;
-    this.subscription = registry.subscribe(this::closeChannelOfLeftInstance);
+    this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "linkbridge-proxy-channels-" + brokerId);
+      t.setDaemon(true);
+      return t;
+    });
+    reconciler.scheduleWithFixedDelay(this::reconcile, RECONCILE_SECONDS, RECONCILE_SECONDS, TimeUnit.SECONDS);
+    this.subscription = registry.subscribe(this::onChange);
   }
 
   @Override
   public ServerMethodDefinition<?, ?> lookupMethod(String methodName, String authority) {
+    if (OWN_SERVICE_PREFIXES.stream().anyMatch(methodName::startsWith)) {
+      return null; // UNIMPLEMENTED: the broker's own services are never proxied
+    }
     MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNKNOWN)
         .setFullMethodName(methodName).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
     return ServerMethodDefinition.create(method, new Handler(method));
@@ -138,11 +159,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         } catch (StatusException e) {
           return null;
         }
-      }, instance -> {
+      }, (instance, wentOut) -> {
         // created in the caller's context: gRPC carries its deadline and its cancellation to the instance's call
         Context previous = caller.attach();
         try {
-          return channelTo(instance).newCall(method, callOptions());
+          return channelTo(instance).newCall(method, callOptions(wentOut));
         } finally {
           caller.detach(previous);
         }
@@ -165,17 +186,39 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     return new ServerCall.Listener<>() {};
   }
 
-  /** The caller's deadline (the time it has left) on the call to the instance. */
-  private static CallOptions callOptions() {
+  /**
+   * The caller's deadline (the time it has left) on the call to the instance, and a tracer that
+   * sets {@code wentOut} once the call's headers are written to a connection: from then on the
+   * instance may have acted on it, and it is never sent again.
+   */
+  private static CallOptions callOptions(AtomicBoolean wentOut) {
     Deadline deadline = Context.current().getDeadline();
-    return deadline == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withDeadline(deadline);
+    CallOptions options = (deadline == null ? CallOptions.DEFAULT : CallOptions.DEFAULT.withDeadline(deadline))
+        .withStreamTracerFactory(new ClientStreamTracer.Factory() {
+          @Override
+          public ClientStreamTracer newClientStreamTracer(ClientStreamTracer.StreamInfo info, Metadata headers) {
+            return new ClientStreamTracer() {
+              @Override
+              public void outboundHeaders() {
+                wentOut.set(true);
+              }
+            };
+          }
+        });
+    return options;
   }
 
   private static Metadata copyOf(Metadata headers) {
     Metadata copy = new Metadata();
     copy.merge(headers);
-    for (String key : TRANSPORT_HEADERS) {
-      copy.discardAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
+    for (String key : headers.keys()) {
+      if (TRANSPORT_HEADERS.contains(key) || key.startsWith("linkbridge-")) {
+        if (key.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+          copy.discardAll(Metadata.Key.of(key, Metadata.BINARY_BYTE_MARSHALLER));
+        } else {
+          copy.discardAll(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
+        }
+      }
     }
     return copy;
   }
@@ -211,62 +254,106 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       throw new StatusException(Status.UNAVAILABLE.withDescription("no instance " + (service == null ? "" : "of service '" + service + "' ")
           + "serving " + grpcService + " takes calls (broker " + brokerId + ")"));
     }
-    long total = 0;
-    for (ServiceInstance i : candidates) {
-      total += i.weight();
+    return rounds.computeIfAbsent(grpcService + "/" + (service == null ? "" : service), k -> new SmoothRoundRobin()).next(candidates);
+  }
+
+  /**
+   * Smooth weighted round robin (as nginx does it): each turn every candidate gains its weight, the
+   * one with the most is chosen and gives back the sum of all. Weights 2 and 1 give a, b, a, a, b,
+   * a: interleaved, never in blocks.
+   */
+  private static final class SmoothRoundRobin {
+    private final Map<String, Long> current = new HashMap<>();
+
+    synchronized ServiceInstance next(List<ServiceInstance> candidates) {
+      ServiceInstance best = null;
+      long bestWeight = Long.MIN_VALUE;
+      long total = 0;
+      Map<String, Long> now = new HashMap<>();
+      for (ServiceInstance i : candidates) {
+        String key = i.service() + "/" + i.id();
+        long w = current.getOrDefault(key, 0L) + i.weight();
+        now.put(key, w);
+        total += i.weight();
+        if (w > bestWeight) {
+          best = i;
+          bestWeight = w;
+        }
+      }
+      now.put(best.service() + "/" + best.id(), bestWeight - total);
+      current.clear(); // instances gone since the last turn are forgotten
+      current.putAll(now);
+      return best;
     }
-    long at = Math.floorMod(turn.getAndIncrement(), total);
-    for (ServiceInstance i : candidates) {
-      at -= i.weight();
-      if (at < 0) {
-        return i;
+  }
+
+  /**
+   * The pooled channel to an instance's address. No keepalive: servers refuse pings more often than
+   * every 5 minutes by default and would end the connection (the calls' deadlines and the instances'
+   * removal from the registry find dead instances instead).
+   */
+  private ManagedChannel channelTo(ServiceInstance instance) {
+    if (closed) {
+      throw new IllegalStateException("the proxy of broker " + brokerId + " is closed");
+    }
+    HostAndPort address = new HostAndPort(instance.host(), instance.port());
+    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor().build());
+  }
+
+  /** On the apply thread: after a change of instances, the channels are looked over soon, off this thread. */
+  private void onChange(RegistryEvent event) {
+    boolean instancesChanged = event.instance() != null || event.type() == RegistryEvent.Type.STATE_RESTORED;
+    if (instancesChanged && !channels.isEmpty() && reconcilePending.compareAndSet(false, true)) {
+      try {
+        reconciler.schedule(this::reconcile, 100, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        reconcilePending.set(false); // closed
       }
     }
-    return candidates.get(candidates.size() - 1);
   }
 
-  private ManagedChannel channelTo(ServiceInstance instance) {
-    HostAndPort address = new HostAndPort(instance.host(), instance.port());
-    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor()
-        .keepAliveTime(BrokerServer.KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).build());
-  }
-
-  /** On the apply thread: a channel no instance uses any more is shut down (its calls in flight finish). */
-  private void closeChannelOfLeftInstance(RegistryEvent event) {
-    if (event.type() != RegistryEvent.Type.INSTANCE_DEREGISTERED || event.instance() == null) {
-      return;
+  /** Shuts down (letting their calls finish) the channels to addresses no instance of the registry has any more. */
+  private void reconcile() {
+    reconcilePending.set(false);
+    java.util.Set<HostAndPort> used = new java.util.HashSet<>();
+    for (ServiceInstance i : registry.state().allInstances()) {
+      used.add(new HostAndPort(i.host(), i.port()));
     }
-    HostAndPort address = new HostAndPort(event.instance().host(), event.instance().port());
-    if (!channels.containsKey(address)) {
-      return;
-    }
-    boolean used = registry.state().allInstances().stream().anyMatch(i -> i.host().equals(address.host()) && i.port() == address.port());
-    if (!used) {
-      ManagedChannel c = channels.remove(address);
-      if (c != null) {
-        c.shutdown();
+    for (HostAndPort address : List.copyOf(channels.keySet())) {
+      if (!used.contains(address)) {
+        ManagedChannel c = channels.remove(address);
+        if (c != null) {
+          c.shutdown();
+        }
       }
     }
   }
 
   @Override
   public void close() {
+    closed = true;
     try {
       subscription.close();
     } catch (Exception e) {
       log.debug("Broker {}: closing the proxy's registry subscription failed", brokerId, e);
     }
-    channels.values().forEach(ManagedChannel::shutdownNow);
-    channels.clear();
+    reconciler.shutdownNow();
+    for (HostAndPort address : List.copyOf(channels.keySet())) {
+      ManagedChannel c = channels.remove(address);
+      if (c != null) {
+        c.shutdownNow();
+      }
+    }
   }
 
   /**
    * One call passed between the caller ({@code in}) and an instance ({@code out}). Every callback of
-   * either side runs under {@code this}, so neither call is used by two threads at once. A call the
-   * instance ends with UNAVAILABLE before it sent any response header (it stopped, or refused the
-   * stream) goes once to another instance, when what the caller sent so far is still held here (at
-   * most {@value #RETRY_MESSAGES} messages of {@value #RETRY_BYTES} bytes in all); nothing else is
-   * retried.
+   * either side runs under {@code this}, so neither call is used by two threads at once. A call that
+   * ends UNAVAILABLE before its headers were ever written to a connection (the instance's address
+   * refused it, or its channel could not connect) never reached the instance: it goes once to
+   * another instance, with what the caller sent meanwhile (held here until the call went out, at
+   * most {@value #RETRY_MESSAGES} messages of {@value #RETRY_BYTES} bytes in all). Nothing else is
+   * retried: once the call went out, the instance may have acted on it.
    */
   private static final class ProxiedCall {
     static final int RETRY_MESSAGES = 16;
@@ -275,10 +362,12 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     private final ServerCall<byte[], byte[]> in;
     private final Metadata headers;
     private final java.util.function.Function<ServiceInstance, ServiceInstance> another;
-    private final java.util.function.Function<ServiceInstance, ClientCall<byte[], byte[]>> calls;
+    private final java.util.function.BiFunction<ServiceInstance, AtomicBoolean, ClientCall<byte[], byte[]>> calls;
     private ClientCall<byte[], byte[]> out;
+    /** Set once the current call's headers were written to a connection. */
+    private AtomicBoolean wentOut;
     private ServiceInstance target;
-    /** What the caller sent, kept for a retry until the instance answers with headers; null once too much or answered. */
+    /** What the caller sent, kept for a retry until the call went out; null from then on, or once it is too much. */
     private List<byte[]> sent = new ArrayList<>();
     private long sentBytes;
     private boolean halfClosed;
@@ -290,7 +379,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     private boolean closed;
 
     ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, java.util.function.Function<ServiceInstance, ServiceInstance> another,
-        java.util.function.Function<ServiceInstance, ClientCall<byte[], byte[]>> calls) {
+        java.util.function.BiFunction<ServiceInstance, AtomicBoolean, ClientCall<byte[], byte[]>> calls) {
       this.in = in;
       this.headers = headers;
       this.another = another;
@@ -308,6 +397,9 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           synchronized (ProxiedCall.this) {
             if (closed) {
               return;
+            }
+            if (sent != null && wentOut.get()) {
+              sent = null; // on its way to the instance: never sent again
             }
             if (sent != null) {
               sentBytes += message.length;
@@ -361,14 +453,16 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     /** Under this: starts the call to {@code instance}, replaying what the caller sent so far (on a retry). */
     private void open(ServiceInstance instance) {
       target = instance;
-      ClientCall<byte[], byte[]> call = calls.apply(instance);
+      AtomicBoolean attempt = new AtomicBoolean();
+      ClientCall<byte[], byte[]> call = calls.apply(instance, attempt);
+      wentOut = attempt;
       out = call;
       call.start(new ClientCall.Listener<>() {
         @Override
         public void onHeaders(Metadata responseHeaders) {
           synchronized (ProxiedCall.this) {
             if (!closed && out == call) {
-              sent = null; // answered: no retry from now on
+              sent = null;
               in.sendHeaders(responseHeaders);
             }
           }
@@ -395,14 +489,18 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
             if (closed || out != call) {
               return;
             }
-            if (status.getCode() == Status.Code.UNAVAILABLE && sent != null && !retried) {
-              ServiceInstance next = another.apply(target);
-              if (next != null) {
-                retried = true;
-                log.debug("Call {} to {}/{} failed before an answer ({}); trying {}/{}", in.getMethodDescriptor().getFullMethodName(),
-                    target.service(), target.id(), status, next.service(), next.id());
-                open(next);
-                return;
+            if (status.getCode() == Status.Code.UNAVAILABLE && !attempt.get() && sent != null && !retried) {
+              try {
+                ServiceInstance next = another.apply(target);
+                if (next != null) {
+                  retried = true;
+                  log.debug("Call {} to {}/{} never reached it ({}); trying {}/{}", in.getMethodDescriptor().getFullMethodName(),
+                      target.service(), target.id(), status, next.service(), next.id());
+                  open(next);
+                  return;
+                }
+              } catch (RuntimeException e) { // the proxy closed meanwhile, or a channel could not be built: the caller gets the failure
+                log.debug("Call {}: no retry ({})", in.getMethodDescriptor().getFullMethodName(), e.toString());
               }
             }
             closed = true;
