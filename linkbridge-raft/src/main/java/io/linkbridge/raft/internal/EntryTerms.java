@@ -21,11 +21,41 @@ final class EntryTerms {
     this.context = context;
   }
 
-  /** The term of the log entry at {@code index}; throws if the log does not hold it (then no replica could apply it). */
+  /** How often, and how far apart, a fresh reader looks again for an entry the kept reader did not find. */
+  private static final int FRESH_LOOKS = 20;
+  private static final long FRESH_LOOK_MILLIS = 50;
+
+  /**
+   * The term of the log entry at {@code index}; throws if the log does not hold it (then no replica
+   * could apply it). The kept reader can miss an entry after the log's tail was truncated and
+   * written again (a restarted member whose uncommitted tail the leader replaced): a fresh reader
+   * then looks again, for up to a second, before the member gives up.
+   */
   long termOf(long index) {
     if (reader == null) {
       reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
     }
+    Long term = read(index);
+    for (int look = 0; term == null && look < FRESH_LOOKS; look++) {
+      reader.close();
+      reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
+      term = read(index);
+      if (term == null) {
+        try {
+          Thread.sleep(FRESH_LOOK_MILLIS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    if (term == null) {
+      throw new IllegalStateException("the Raft log holds no entry " + index + " to apply (first index " + reader.getFirstIndex() + ")");
+    }
+    return term;
+  }
+
+  private Long read(long index) {
     if (reader.getNextIndex() != index) {
       reader.reset(index); // a reset re-reads from the segment's nearest index point: only when not reading in order
     }
@@ -35,6 +65,6 @@ final class EntryTerms {
         return entry.entry().term();
       }
     }
-    throw new IllegalStateException("the Raft log holds no entry " + index + " to apply (first index " + reader.getFirstIndex() + ")");
+    return null;
   }
 }
