@@ -118,10 +118,20 @@ class BrokerSilenceTest {
     brokers[frozen].pause();
     paused = frozen;
 
-    await().atMost(AGENT_BOUND.plusSeconds(5)).until(() -> !agent.connectedBrokers().contains(api.get(frozen)));
-    Duration agentMoved = Duration.ofNanos(System.nanoTime() - pausedAt);
-    await().atMost(WATCH_BOUND.plusSeconds(5)).until(() -> !client.currentBroker().equals(api.get(frozen)) && watch.state() == Watch.State.WATCHING);
-    Duration watchMoved = Duration.ofNanos(System.nanoTime() - pausedAt);
+    // each move is timed on its own: one poll loop notes when each condition first holds
+    long[] movedAt = {0, 0}; // agent, watch
+    await().atMost(AGENT_BOUND.plusSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+      long now = System.nanoTime();
+      if (movedAt[0] == 0 && !agent.connectedBrokers().contains(api.get(frozen))) {
+        movedAt[0] = now;
+      }
+      if (movedAt[1] == 0 && !client.currentBroker().equals(api.get(frozen)) && watch.state() == Watch.State.WATCHING) {
+        movedAt[1] = now;
+      }
+      return movedAt[0] != 0 && movedAt[1] != 0;
+    });
+    Duration agentMoved = Duration.ofNanos(movedAt[0] - pausedAt);
+    Duration watchMoved = Duration.ofNanos(movedAt[1] - pausedAt);
 
     // a change made while the watch moved reaches it, through the other brokers
     Agent late = closing(LinkBridge.agent().id("agent-b").brokers(order.get(1), order.get(2)).register(orders("o2")).start());
