@@ -21,7 +21,9 @@ import io.atomix.protocols.raft.session.CommunicationStrategy;
 import io.atomix.protocols.raft.storage.RaftStorage;
 import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
 import io.atomix.storage.StorageLevel;
+import io.atomix.protocols.raft.storage.log.RaftLogReader;
 import io.atomix.storage.journal.Indexed;
+import io.atomix.storage.journal.JournalReader;
 import io.atomix.utils.concurrent.ThreadContextFactory;
 import io.atomix.utils.concurrent.ThreadModel;
 import io.atomix.utils.serializer.Serializer;
@@ -51,6 +53,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -178,7 +181,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
 
   private void startServer(RaftStorage storage) {
     Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
-    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context), this::snapshotDamaged);
+    AtomicReference<TruncationGuard> guard = new AtomicReference<>();
+    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context,
+        () -> guard.get().generation()), this::snapshotDamaged);
     RaftContext raft = new RaftContext(
         PREFIX,
         localId,
@@ -188,6 +193,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         new DefaultPrimitiveTypeRegistry(List.of(type)),
         ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", THREADS, log),
         true);
+    guard.set(TruncationGuard.install(raft));
     raft.setElectionTimeout(config.electionTimeout());
     raft.setHeartbeatInterval(raftHeartbeat(config));
     raft.setSessionTimeout(SESSION_MIN_TIMEOUT);
@@ -316,36 +322,44 @@ final class AtomixRaftEngine implements ConsensusEngine {
         .thenComposeAsync(this::afterCommit, completions);
   }
 
-  /** Unwraps {@code [index][result]} and waits until this member has applied that index. */
+  /** Unwraps {@code [index][term][result]} and waits until this member has applied that index. */
   private CompletableFuture<byte[]> afterCommit(byte[] reply) {
     ByteBuffer buf = ByteBuffer.wrap(reply);
     long index = buf.getLong();
+    long term = buf.getLong();
     byte[] result = new byte[buf.remaining()];
     buf.get(result);
     CompletableFuture<Void> durable = memberIds.size() == 1
         ? forcer.force(0, index) // no follower acknowledges a single member's appends: force here
         : CompletableFuture.completedFuture(null);
     if (appliedIndex.get() < index && context != null) {
-      context.getThreadContext().execute(() -> learnCommit(index));
+      context.getThreadContext().execute(() -> learnCommit(index, term));
     }
     return durable.thenCompose(v -> appliedIndex.await(index)).thenApplyAsync(v -> result, completions);
   }
 
   /**
-   * Raft thread. The leader's reply to our proposal says that {@code index} is committed; a follower
-   * otherwise learns that only from the leader's next append, up to a heartbeat later. If this
-   * member's log reaches {@code index} and its last entry is of the current term, that entry came from
-   * the current leader after the log-matching check, so the log up to it is the leader's, and a
-   * committed index can be applied here at once (Raft's commit rule, with the reply as the notice).
+   * Raft thread. The leader's reply to our proposal says that the entry of {@code term} at
+   * {@code index} is committed; a follower otherwise learns that only from the leader's next append,
+   * up to a heartbeat later. If this member's log holds an entry of the same term at that index, the
+   * log up to it is the leader's (Raft's log matching: one leader writes the entries of a term), so
+   * it can be applied at once. Only the term of that very entry proves it: a restarted member whose
+   * tail holds entries it wrote itself as an earlier leader, never committed, must not apply them.
    */
-  private void learnCommit(long index) {
+  private void learnCommit(long index, long term) {
     RaftContext c = context;
-    if (c == null || stopped || c.getCommitIndex() >= index || c.getRole() != RaftServer.Role.FOLLOWER) {
+    if (c == null || stopped || c.getCommitIndex() >= index || c.getRole() != RaftServer.Role.FOLLOWER
+        || c.getLogWriter().getLastIndex() < index) {
       return;
     }
-    Indexed<RaftLogEntry> last = c.getLogWriter().getLastEntry();
-    if (last == null || last.index() < index || last.entry().term() != c.getTerm()) {
-      return;
+    try (RaftLogReader reader = c.getLog().openReader(index, JournalReader.Mode.ALL)) {
+      if (!reader.hasNext()) {
+        return;
+      }
+      Indexed<RaftLogEntry> entry = reader.next();
+      if (entry.index() != index || entry.entry().term() != term) {
+        return; // not (yet) the leader's entry: the leader's next append tells
+      }
     }
     c.setCommitIndex(index);
     c.getServiceManager().applyAll(index);

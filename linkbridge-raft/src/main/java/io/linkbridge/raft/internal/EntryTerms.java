@@ -5,7 +5,10 @@ import io.atomix.protocols.raft.storage.log.RaftLogReader;
 import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
 import io.atomix.storage.journal.Indexed;
 import io.atomix.storage.journal.JournalReader;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Raft term of the entry being applied, read from the log. Atomix does not hand a primitive
@@ -14,11 +17,16 @@ import java.util.function.Supplier;
  * (and cached by the OS). Used only on the state-machine thread.
  */
 final class EntryTerms {
+  private static final Logger log = LoggerFactory.getLogger(EntryTerms.class);
   private final Supplier<RaftContext> context;
+  private final LongSupplier truncations;
   private RaftLogReader reader;
+  private long seenTruncations;
 
-  EntryTerms(Supplier<RaftContext> context) {
+  /** {@code truncations} changes whenever the log's tail was cut ({@link TruncationGuard#generation()}). */
+  EntryTerms(Supplier<RaftContext> context, LongSupplier truncations) {
     this.context = context;
+    this.truncations = truncations;
   }
 
   /** How often, and how far apart, a fresh reader looks again for an entry the kept reader did not find. */
@@ -27,12 +35,19 @@ final class EntryTerms {
 
   /**
    * The term of the log entry at {@code index}; throws if the log does not hold it (then no replica
-   * could apply it). The kept reader can miss an entry after the log's tail was truncated and
-   * written again (a restarted member whose uncommitted tail the leader replaced): a fresh reader
-   * then looks again, for up to a second, before the member gives up.
+   * could apply it). After the log's tail was cut and written again, the reader reads from the file
+   * again: what it had read ahead may be the replaced entries. If it still misses the entry, a fresh
+   * reader looks again, for up to a second, before the member gives up.
    */
   long termOf(long index) {
     if (reader == null) {
+      reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
+      seenTruncations = truncations.getAsLong();
+    }
+    long now = truncations.getAsLong();
+    if (now != seenTruncations) {
+      seenTruncations = now;
+      reader.close(); // what it read ahead may be the replaced entries: a fresh reader reads the file as it is now
       reader = context.get().getLog().openReader(index, JournalReader.Mode.ALL);
     }
     Long term = read(index);
@@ -47,6 +62,8 @@ final class EntryTerms {
           Thread.currentThread().interrupt();
           break;
         }
+      } else {
+        log.warn("Raft log reader of the state machine missed entry {}; a fresh reader found it", index);
       }
     }
     if (term == null) {

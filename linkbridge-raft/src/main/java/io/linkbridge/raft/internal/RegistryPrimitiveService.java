@@ -104,7 +104,11 @@ final class RegistryPrimitiveService implements PrimitiveService {
     return crc.getValue();
   }
 
-  /** Returns {@code [index][result]} so the proposer can wait until its own member applied the entry. */
+  /**
+   * Returns {@code [index][term][result]}: the proposer waits until its own member applied the
+   * entry, and a follower whose log holds the same entry (same index and term) may apply up to it at
+   * once (see {@code AtomixRaftEngine.learnCommit}).
+   */
   @Override
   public byte[] apply(Commit<byte[]> commit) {
     long term;
@@ -117,7 +121,7 @@ final class RegistryPrimitiveService implements PrimitiveService {
     }
     byte[] result = stateMachine.apply(term, commit.value());
     appliedIndex.set(commit.index());
-    return ByteBuffer.allocate(8 + result.length).putLong(commit.index()).put(result).array();
+    return ByteBuffer.allocate(16 + result.length).putLong(commit.index()).putLong(term).put(result).array();
   }
 
   @Override
