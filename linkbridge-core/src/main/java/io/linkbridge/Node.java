@@ -1,6 +1,7 @@
 package io.linkbridge;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -39,6 +40,12 @@ public interface Node extends AutoCloseable {
 
   /** This broker's counters now: registry, Raft indexes, local clients. */
   NodeMetrics metrics();
+
+  /**
+   * What this broker's proxy has carried since it started, per gRPC service (sorted by name): calls,
+   * failures, calls open now, latency. Empty when the broker serves no API or proxied nothing.
+   */
+  List<ProxyStats> proxyStats();
 
   /** Whether this broker is the Raft leader now. */
   boolean isLeader();

@@ -89,6 +89,7 @@ public final class NodeBuilder {
   private int maxWatchesPerClient = DEFAULT_MAX_WATCHES_PER_CLIENT;
   private int maxInstancesPerAgent = DEFAULT_MAX_INSTANCES_PER_AGENT;
   private int maxPendingWrites = DEFAULT_MAX_PENDING_WRITES;
+  private ProxyConfig proxy = ProxyConfig.DEFAULT;
 
   NodeBuilder() {}
 
@@ -294,6 +295,12 @@ public final class NodeBuilder {
     return this;
   }
 
+  /** How the broker proxies gRPC calls to instances: limits, balancing, outlier ejection (docs/proxy.md). */
+  public NodeBuilder proxy(ProxyConfig proxy) {
+    this.proxy = Objects.requireNonNull(proxy, "proxy");
+    return this;
+  }
+
   /** Snapshot interval, retention and compression. */
   public NodeBuilder snapshots(SnapshotConfig snapshots) {
     this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
@@ -381,7 +388,7 @@ public final class NodeBuilder {
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
         snapshots, segmentSize, maxEntrySize, discardDamagedState, consistencyCheckInterval, pingOrDefault, shutdown, maxWatchesPerClient,
-        maxInstancesPerAgent, maxPendingWrites, consensus, transport);
+        maxInstancesPerAgent, maxPendingWrites, proxy, consensus, transport);
     return DefaultNode.start(settings);
   }
 

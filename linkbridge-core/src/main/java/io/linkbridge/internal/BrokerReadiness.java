@@ -10,7 +10,7 @@ final class BrokerReadiness implements Readiness {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private volatile String notServing;
   private volatile boolean failed;
-  private boolean left;
+  private volatile boolean left;
 
   BrokerReadiness(String brokerId) {
     notServing = "broker " + brokerId + " is starting: it has not caught up with the cluster yet; ask another broker";
@@ -24,6 +24,11 @@ final class BrokerReadiness implements Readiness {
   /** Why this broker stopped for good, if it did. */
   Optional<String> failure() {
     return failed ? Optional.ofNullable(notServing) : Optional.empty();
+  }
+
+  @Override
+  public boolean leaving() {
+    return left;
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
+import io.linkbridge.ProxyStats;
 import io.linkbridge.Registry;
 import io.linkbridge.Durations;
 import io.linkbridge.ShutdownConfig;
@@ -81,6 +82,8 @@ public final class DefaultNode implements Node {
   private final WatchHub watchHub;
   /** Completed by shutdownNow: a graceful leave still waiting for agents and watchers stops waiting. */
   private final CompletableFuture<Void> leaveCut = new CompletableFuture<>();
+  /** When the grace period of a graceful shutdown ends (System.nanoTime), once it began. */
+  private volatile long graceEnds;
   private final DataDirLock dataDirLock;
   private final AtomicBoolean shutdown = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
@@ -226,7 +229,8 @@ public final class DefaultNode implements Node {
       throw cause instanceof LinkBridgeException lbe ? lbe : new LinkBridgeException("broker " + id() + " failed to start: " + cause.getMessage(), cause);
     }
     if (transportProvider != null) {
-      transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry, clients, readiness, watchHub, agentSessions));
+      transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry, clients, readiness, watchHub, agentSessions,
+          settings.proxy()));
     }
     long beat = brokerCheckInterval(settings.agentTimeout()).toMillis();
     long ping = settings.agentPingInterval().toMillis();
@@ -320,6 +324,12 @@ public final class DefaultNode implements Node {
   @Override
   public Optional<String> leaderId() {
     return engine.leaderId();
+  }
+
+  @Override
+  public List<ProxyStats> proxyStats() {
+    BrokerTransport t = transport;
+    return t == null ? List.of() : t.proxyStats();
   }
 
   @Override
@@ -418,10 +428,11 @@ public final class DefaultNode implements Node {
     ShutdownConfig config = settings.shutdown();
     log.info("Broker {} is leaving: telling {} watches and its agents to move to {} (grace period {})", id(), watchHub.openWatches(),
         others, Durations.format(config.gracePeriod()));
+    graceEnds = System.nanoTime() + config.gracePeriod().toNanos();
     readiness.leaving(reason);
     watchHub.leave(reason, others, config.notifyClients());
     CompletableFuture<Void> agentsMoved = agentSessions.leave(reason, others, config.notifyClients(), config.gracePeriod());
-    long deadline = System.nanoTime() + config.gracePeriod().toNanos();
+    long deadline = graceEnds;
     while (!leaveCut.isDone() && !(agentsMoved.isDone() && watchHub.openWatches() == 0)) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
@@ -498,7 +509,7 @@ public final class DefaultNode implements Node {
         if (graceful) {
           leaveThenStop();
         }
-        terminate();
+        terminate(graceful);
       }, "linkbridge-node-stop-" + id());
       t.setDaemon(true);
       t.start();
@@ -524,7 +535,8 @@ public final class DefaultNode implements Node {
     });
   }
 
-  private void terminate() {
+  /** {@code graceful}: calls still open (proxied calls) get what is left of the grace period to end before they are cut. */
+  private void terminate(boolean graceful) {
     try {
       engineStopped.join();
       awaitStopped(scheduler, "snapshot");
@@ -540,6 +552,10 @@ public final class DefaultNode implements Node {
       dataDirLock.release(); // nothing of this node writes the directory any more
       BrokerTransport t = transport;
       if (t != null) {
+        long graceLeft = graceEnds - System.nanoTime();
+        if (graceful && graceLeft > 0 && !leaveCut.isDone() && !t.awaitTermination(Duration.ofNanos(graceLeft))) {
+          log.info("Broker {}: grace period over with calls still open (proxied calls end UNAVAILABLE)", id());
+        }
         t.shutdownNow(); // calls still open cannot be served by a broker that has left Raft
         while (!t.awaitTermination(TERMINATION_WAIT)) {
           log.warn("Broker {}: its API server has not terminated yet; still waiting", id());

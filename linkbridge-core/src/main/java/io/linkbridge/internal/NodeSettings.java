@@ -2,6 +2,7 @@ package io.linkbridge.internal;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Peer;
+import io.linkbridge.ProxyConfig;
 import io.linkbridge.ShutdownConfig;
 import io.linkbridge.SnapshotConfig;
 import io.linkbridge.spi.ConsensusProvider;
@@ -34,5 +35,6 @@ public record NodeSettings(
     int maxWatchesPerClient,
     int maxInstancesPerAgent,
     int maxPendingWrites,
+    ProxyConfig proxy,
     ConsensusProvider consensus,
     TransportProvider transport) {}

@@ -1,6 +1,7 @@
 package io.linkbridge.spi;
 
 import io.linkbridge.HostAndPort;
+import io.linkbridge.ProxyConfig;
 import io.linkbridge.Registry;
 import java.util.Objects;
 
@@ -17,9 +18,10 @@ import java.util.Objects;
  * @param readiness whether this broker may serve discovery now (caught up, storage trusted, not leaving)
  * @param watches the broker's watch hub: a transport's watch streams open there
  * @param agents the broker's agent sessions: a transport's agent streams open there
+ * @param proxy how the transport proxies gRPC calls to instances, if it does
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, ClientSessions clients, Readiness readiness,
-    Watches watches, AgentSessions agents) {
+    Watches watches, AgentSessions agents, ProxyConfig proxy) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");
@@ -28,5 +30,6 @@ public record BrokerContext(String brokerId, HostAndPort address, Registry regis
     Objects.requireNonNull(readiness, "readiness");
     Objects.requireNonNull(watches, "watches");
     Objects.requireNonNull(agents, "agents");
+    Objects.requireNonNull(proxy, "proxy");
   }
 }

@@ -1,9 +1,16 @@
 package io.linkbridge.spi;
 
+import io.linkbridge.ProxyStats;
 import java.time.Duration;
+import java.util.List;
 
 /** A running client-facing server of one broker. Thread-safe. */
 public interface BrokerTransport {
+
+  /** What this transport's proxy has carried, per gRPC service, sorted by name; empty if it proxies nothing. */
+  default List<ProxyStats> proxyStats() {
+    return List.of();
+  }
 
   /** Stops taking new calls; calls already open go on. Returns without waiting. */
   void shutdown();

@@ -13,6 +13,15 @@ public interface Readiness {
   /** Empty while this broker serves; otherwise why it does not, and what to do. */
   Optional<String> notServing();
 
+  /**
+   * Whether this broker is leaving gracefully ({@code Node.shutdown()}): it no longer serves
+   * discovery, but its view of the registry stays current until it has left, so what does not need
+   * a new client (a proxied call) may still be carried.
+   */
+  default boolean leaving() {
+    return false;
+  }
+
   /** Runs {@code listener} after every change, on the thread that made it; it must not block. */
   void addListener(Runnable listener);
 }

@@ -102,6 +102,8 @@ class ProxyTest {
     final List<String> cancelled = new CopyOnWriteArrayList<>();
     final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
     final java.util.concurrent.atomic.AtomicInteger flooded = new java.util.concurrent.atomic.AtomicInteger();
+    /** When set, every unary call is answered with this status. */
+    volatile Status failWith;
     final Server server;
 
     EchoInstance(String name) throws IOException {
@@ -192,7 +194,10 @@ class ProxyTest {
     }
 
     private void unary(String request, StreamObserver<String> out) {
-      if (request.equals("fail")) {
+      Status failure = failWith;
+      if (failure != null) {
+        out.onError(failure.withDescription("instance " + name + " fails").asRuntimeException());
+      } else if (request.equals("fail")) {
         Metadata trailers = new Metadata();
         trailers.put(DETAILS, new byte[] {1, 2, 3, (byte) 0xff});
         out.onError(Status.FAILED_PRECONDITION.withDescription("instance " + name + " refuses").asRuntimeException(trailers));

@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.linkbridge.LinkBridgeException;
+import io.linkbridge.ProxyStats;
 import io.linkbridge.grpc.v1.AgentServiceGrpc;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.spi.BrokerContext;
@@ -14,6 +15,7 @@ import io.linkbridge.spi.BrokerTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -53,7 +55,7 @@ public final class BrokerServer implements BrokerTransport {
   public static BrokerServer start(BrokerContext context) {
     HealthStatusManager health = new HealthStatusManager();
     AgentEndpoint agents = new AgentEndpoint(context.agents());
-    ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness());
+    ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness(), context.proxy());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -96,16 +98,25 @@ public final class BrokerServer implements BrokerTransport {
     server.shutdown();
   }
 
+  /**
+   * Proxied calls still open end UNAVAILABLE ("call again through another broker") before the server
+   * cancels what else is open.
+   */
   @Override
   public void shutdownNow() {
     stopServing();
-    server.shutdownNow();
     proxy.close();
+    server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  @Override
+  public List<ProxyStats> proxyStats() {
+    return proxy.stats();
   }
 
   @Override

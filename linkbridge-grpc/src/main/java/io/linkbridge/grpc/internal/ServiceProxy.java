@@ -15,6 +15,8 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.linkbridge.HostAndPort;
+import io.linkbridge.ProxyConfig;
+import io.linkbridge.ProxyStats;
 import io.linkbridge.Registry;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.registry.ClusterState;
@@ -24,17 +26,25 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +58,11 @@ import org.slf4j.LoggerFactory;
  * runs end to end: each side asks the other for one message only once it could pass the last one
  * on, so a call holds at most one message per direction here beside the transports' HTTP/2 windows,
  * and a slow reader slows its writer.
+ *
+ * <p>Limits ({@link ProxyConfig}): calls carried at once by the broker and sent to one instance
+ * (RESOURCE_EXHAUSTED naming the limit); an instance whose calls fail so many times in a row is set
+ * aside for a while (outlier ejection), unless every instance is. Counts and latencies per gRPC
+ * service: {@link #stats()}. On close, open calls end UNAVAILABLE ("call again").
  *
  * <p>One channel per instance address, closed (letting its calls finish) once no instance of the
  * registry has that address any more. Thread-safe; each proxied call serializes its own callbacks.
@@ -63,6 +78,16 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private static final List<String> OWN_SERVICE_PREFIXES = List.of("linkbridge.", "grpc.health.", "grpc.reflection.");
   /** How often channels to addresses no instance has any more are looked for, besides after each change. */
   private static final long RECONCILE_SECONDS = 10;
+  /** Statuses of an instance's call that count towards its ejection (gRPC's server-side failures, and no connection). */
+  private static final Set<Status.Code> INSTANCE_FAILURES = EnumSet.of(Status.Code.UNAVAILABLE, Status.Code.INTERNAL, Status.Code.UNKNOWN,
+      Status.Code.DATA_LOSS);
+  /** Statuses that say nothing of the instance (the caller gave up): neither a failure nor a success. */
+  private static final Set<Status.Code> NEUTRAL = EnumSet.of(Status.Code.CANCELLED, Status.Code.DEADLINE_EXCEEDED);
+  /** At most this many gRPC services get counts of their own; calls to any further name count under {@link #OTHER}. */
+  static final int MAX_STATS_SERVICES = 1_000;
+  static final String OTHER = "(other)";
+  /** An ejection lasts ejectionTime times how many times in a row the instance was ejected, up to this. */
+  private static final int MAX_EJECTION_FACTOR = 10;
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(byte[] value) {
@@ -95,19 +120,26 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final String brokerId;
   private final Registry registry;
   private final Readiness readiness;
+  private final ProxyConfig config;
   private final Map<HostAndPort, ManagedChannel> channels = new ConcurrentHashMap<>();
-  /** The round-robin state of each route (gRPC service, and the Link Bridge service when named). */
-  private final Map<String, SmoothRoundRobin> rounds = new ConcurrentHashMap<>();
+  /** The choosing state of each route (gRPC service, and the Link Bridge service when named). */
+  private final Map<String, Chooser> choosers = new ConcurrentHashMap<>();
+  /** Calls in flight and failures in a row of each instance ({@code service/id}). */
+  private final Map<String, InstanceHealth> health = new ConcurrentHashMap<>();
+  private final Map<String, ServiceStats> stats = new ConcurrentHashMap<>();
+  private final Set<ProxiedCall> open = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger carried = new AtomicInteger();
   private final AutoCloseable subscription;
   private final ScheduledExecutorService reconciler;
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile Routes routes = new Routes(-1, Map.of());
   private volatile boolean closed;
 
-  ServiceProxy(String brokerId, Registry registry, Readiness readiness) {
+  ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config) {
     this.brokerId = brokerId;
     this.registry = registry;
     this.readiness = readiness;
+    this.config = config;
     this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-proxy-channels-" + brokerId);
       t.setDaemon(true);
@@ -136,24 +168,39 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
     @Override
     public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
+      long started = System.nanoTime();
       String name = method.getFullMethodName();
       String grpcService = MethodDescriptor.extractFullServiceName(name);
       if (grpcService == null || grpcService.isEmpty() || name.length() == grpcService.length() + 1 || name.indexOf('/') != name.lastIndexOf('/')) {
-        return refuse(call, Status.INVALID_ARGUMENT.withDescription("a call's path must be /package.Service/Method, was /" + name));
+        return refuse(call, statsOf(OTHER), started, Status.INVALID_ARGUMENT.withDescription("a call's path must be /package.Service/Method, was /"
+            + name));
       }
+      ServiceStats serviceStats = statsOf(grpcService);
       Optional<String> notServing = readiness.notServing();
-      if (notServing.isPresent()) {
-        return refuse(call, Status.UNAVAILABLE.withDescription("broker " + brokerId + " cannot proxy " + name + " now: " + notServing.get()));
+      if (notServing.isPresent() && !readiness.leaving()) { // a leaving broker still carries calls: its view stays current until it left
+        return refuse(call, serviceStats, started, Status.UNAVAILABLE.withDescription("broker " + brokerId + " cannot proxy " + name + " now: "
+            + notServing.get()));
+      }
+      if (closed) {
+        return refuse(call, serviceStats, started, Status.UNAVAILABLE.withDescription("broker " + brokerId + " is shutting down: call again"
+            + " through another broker"));
+      }
+      if (carried.incrementAndGet() > config.maxCalls()) {
+        carried.decrementAndGet();
+        return refuse(call, serviceStats, started, Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " carries "
+            + config.maxCalls() + " proxied calls now, its limit (ProxyConfig maxCalls): call again later, through another broker, or raise"
+            + " the limit"));
       }
       String service = headers.get(SERVICE_HEADER);
       ServiceInstance target;
       try {
         target = pick(grpcService, service, null);
       } catch (StatusException e) {
-        return refuse(call, e.status);
+        carried.decrementAndGet();
+        return refuse(call, serviceStats, started, e.status);
       }
       Context caller = Context.current();
-      return new ProxiedCall(call, copyOf(headers), failed -> {
+      ProxiedCall proxied = new ProxiedCall(call, copyOf(headers), serviceStats, started, failed -> {
         try {
           return pick(grpcService, service, failed);
         } catch (StatusException e) {
@@ -167,7 +214,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         } finally {
           caller.detach(previous);
         }
-      }).start(target);
+      });
+      return proxied.start(target);
     }
   }
 
@@ -181,7 +229,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
-  private static ServerCall.Listener<byte[]> refuse(ServerCall<byte[], byte[]> call, Status status) {
+  private static ServerCall.Listener<byte[]> refuse(ServerCall<byte[], byte[]> call, ServiceStats stats, long started, Status status) {
+    stats.ended(started, status);
     call.close(status, new Metadata());
     return new ServerCall.Listener<>() {};
   }
@@ -254,7 +303,189 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       throw new StatusException(Status.UNAVAILABLE.withDescription("no instance " + (service == null ? "" : "of service '" + service + "' ")
           + "serving " + grpcService + " takes calls (broker " + brokerId + ")"));
     }
-    return rounds.computeIfAbsent(grpcService + "/" + (service == null ? "" : service), k -> new SmoothRoundRobin()).next(candidates);
+    long now = System.nanoTime();
+    List<ServiceInstance> healthy = candidates.stream().filter(i -> !healthOf(i).ejected(now)).toList();
+    if (healthy.isEmpty()) {
+      healthy = candidates; // every one is set aside: a call to them is better than none
+    }
+    List<ServiceInstance> free = healthy.stream().filter(i -> healthOf(i).inFlight.get() < config.maxCallsPerInstance()).toList();
+    if (free.isEmpty()) {
+      throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("every instance serving " + grpcService + " carries "
+          + config.maxCallsPerInstance() + " calls from broker " + brokerId + " now, its limit (ProxyConfig maxCallsPerInstance): call again"
+          + " later, or raise the limit"));
+    }
+    return choosers.computeIfAbsent(grpcService + "/" + (service == null ? "" : service),
+        k -> config.balancing() == ProxyConfig.Balancing.LEAST_OUTSTANDING ? new LeastOutstanding() : new SmoothRoundRobin()).next(free);
+  }
+
+  private InstanceHealth healthOf(ServiceInstance instance) {
+    return health.computeIfAbsent(instance.service() + "/" + instance.id(), k -> new InstanceHealth());
+  }
+
+  private ServiceStats statsOf(String grpcService) {
+    ServiceStats s = stats.get(grpcService);
+    if (s != null) {
+      return s;
+    }
+    String key = stats.size() < MAX_STATS_SERVICES ? grpcService : OTHER;
+    return stats.computeIfAbsent(key, k -> new ServiceStats());
+  }
+
+  /** What the proxy carried per gRPC service, sorted by name. */
+  List<ProxyStats> stats() {
+    List<ProxyStats> all = new ArrayList<>();
+    stats.forEach((name, s) -> all.add(s.snapshot(name)));
+    all.sort(Comparator.comparing(ProxyStats::grpcService));
+    return all;
+  }
+
+  /** Chooses one of the instances that may take a call now (a non-empty list). */
+  private interface Chooser {
+    ServiceInstance next(List<ServiceInstance> candidates);
+  }
+
+  /**
+   * The instance with the fewest calls in flight from this broker relative to its weight; among equals,
+   * the next in turn (the turn moves on with every call, so equals share the calls).
+   */
+  private final class LeastOutstanding implements Chooser {
+    private final AtomicInteger turn = new AtomicInteger();
+
+    @Override
+    public ServiceInstance next(List<ServiceInstance> candidates) {
+      int n = candidates.size();
+      int start = Math.floorMod(turn.getAndIncrement(), n);
+      ServiceInstance best = null;
+      double bestLoad = Double.MAX_VALUE;
+      for (int k = 0; k < n; k++) {
+        ServiceInstance i = candidates.get((start + k) % n);
+        double load = (healthOf(i).inFlight.get() + 1.0) / i.weight();
+        if (load < bestLoad) {
+          best = i;
+          bestLoad = load;
+        }
+      }
+      return best;
+    }
+  }
+
+  /**
+   * Calls in flight from this broker to one instance, and its failures in a row: after
+   * {@code ejectAfterFailures} of them it is set aside for {@code ejectionTime} times how many times in
+   * a row it was (up to {@value #MAX_EJECTION_FACTOR}); a call that succeeds clears both.
+   */
+  private final class InstanceHealth {
+    final AtomicInteger inFlight = new AtomicInteger();
+    private int failures;
+    private int ejections;
+    private volatile long ejectedUntil;
+    private volatile boolean ejected;
+
+    boolean ejected(long now) {
+      return ejected && now - ejectedUntil < 0;
+    }
+
+    /** One call to {@code instance} ended with {@code status}. */
+    void ended(ServiceInstance instance, Status status) {
+      Status.Code code = status.getCode();
+      if (NEUTRAL.contains(code)) {
+        return;
+      }
+      synchronized (this) {
+        if (!INSTANCE_FAILURES.contains(code)) {
+          failures = 0;
+          ejections = 0;
+          return;
+        }
+        if (config.ejectAfterFailures() == 0 || ++failures < config.ejectAfterFailures()) {
+          return;
+        }
+        failures = 0;
+        ejections = Math.min(ejections + 1, MAX_EJECTION_FACTOR);
+        Duration time = config.ejectionTime().multipliedBy(ejections);
+        ejectedUntil = System.nanoTime() + time.toNanos();
+        ejected = true;
+        log.warn("Broker {} sets instance {}/{} ({}:{}) aside for {}: its last {} proxied calls failed (the last with {})", brokerId,
+            instance.service(), instance.id(), instance.host(), instance.port(), io.linkbridge.Durations.format(time),
+            config.ejectAfterFailures(), status);
+      }
+    }
+  }
+
+  /** Counts and latencies of the calls to one gRPC service. Thread-safe. */
+  private static final class ServiceStats {
+    private final LongAdder calls = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Latencies latencies = new Latencies();
+
+    void ended(long startedNanos, Status status) {
+      calls.increment();
+      if (!status.isOk()) {
+        failures.increment();
+      }
+      latencies.record((System.nanoTime() - startedNanos) / 1_000);
+    }
+
+    ProxyStats snapshot(String name) {
+      return new ProxyStats(name, calls.sum(), failures.sum(), inFlight.get(), latencies.percentile(0.5), latencies.percentile(0.99),
+          Duration.ofNanos(latencies.max.get() * 1_000));
+    }
+  }
+
+  /**
+   * A log-linear histogram of microseconds: 16 buckets per power of two, so a percentile is within
+   * 1/16 of the value. Lock-free.
+   */
+  static final class Latencies {
+    private static final int SUB = 16;
+    private static final int SIZE = SUB + 59 * SUB;
+    private final AtomicLongArray counts = new AtomicLongArray(SIZE);
+    private final AtomicLong max = new AtomicLong();
+
+    void record(long micros) {
+      long v = Math.max(0, micros);
+      counts.incrementAndGet(bucket(v));
+      max.accumulateAndGet(v, Math::max);
+    }
+
+    static int bucket(long v) {
+      if (v < SUB) {
+        return (int) v;
+      }
+      int e = 63 - Long.numberOfLeadingZeros(v); // 4 or more
+      return SUB + (e - 4) * SUB + (int) ((v >>> (e - 4)) & (SUB - 1));
+    }
+
+    /** The middle of bucket {@code b}, in microseconds. */
+    static long middle(int b) {
+      if (b < SUB) {
+        return b;
+      }
+      int e = (b - SUB) / SUB + 4;
+      long low = (long) (SUB + (b - SUB) % SUB) << (e - 4);
+      return low + ((1L << (e - 4)) >> 1);
+    }
+
+    /** The {@code q} quantile (0..1); zero when nothing was recorded. */
+    Duration percentile(double q) {
+      long total = 0;
+      for (int b = 0; b < SIZE; b++) {
+        total += counts.get(b);
+      }
+      if (total == 0) {
+        return Duration.ZERO;
+      }
+      long rank = Math.max(1, (long) Math.ceil(q * total));
+      long seen = 0;
+      for (int b = 0; b < SIZE; b++) {
+        seen += counts.get(b);
+        if (seen >= rank) {
+          return Duration.ofNanos(Math.min(middle(b), max.get()) * 1_000);
+        }
+      }
+      return Duration.ofNanos(max.get() * 1_000);
+    }
   }
 
   /**
@@ -262,10 +493,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * one with the most is chosen and gives back the sum of all. Weights 2 and 1 give a, b, a, a, b,
    * a: interleaved, never in blocks.
    */
-  private static final class SmoothRoundRobin {
+  private static final class SmoothRoundRobin implements Chooser {
     private final Map<String, Long> current = new HashMap<>();
 
-    synchronized ServiceInstance next(List<ServiceInstance> candidates) {
+    @Override
+    public synchronized ServiceInstance next(List<ServiceInstance> candidates) {
       ServiceInstance best = null;
       long bestWeight = Long.MIN_VALUE;
       long total = 0;
@@ -315,10 +547,13 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   /** Shuts down (letting their calls finish) the channels to addresses no instance of the registry has any more. */
   private void reconcile() {
     reconcilePending.set(false);
-    java.util.Set<HostAndPort> used = new java.util.HashSet<>();
+    Set<HostAndPort> used = new java.util.HashSet<>();
+    Set<String> instances = new java.util.HashSet<>();
     for (ServiceInstance i : registry.state().allInstances()) {
       used.add(new HostAndPort(i.host(), i.port()));
+      instances.add(i.service() + "/" + i.id());
     }
+    health.entrySet().removeIf(e -> !instances.contains(e.getKey()) && e.getValue().inFlight.get() == 0);
     for (HostAndPort address : List.copyOf(channels.keySet())) {
       if (!used.contains(address)) {
         ManagedChannel c = channels.remove(address);
@@ -338,6 +573,10 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       log.debug("Broker {}: closing the proxy's registry subscription failed", brokerId, e);
     }
     reconciler.shutdownNow();
+    Status leaving = Status.UNAVAILABLE.withDescription("broker " + brokerId + " is shutting down: call again through another broker");
+    for (ProxiedCall call : List.copyOf(open)) {
+      call.abort(leaving);
+    }
     for (HostAndPort address : List.copyOf(channels.keySet())) {
       ManagedChannel c = channels.remove(address);
       if (c != null) {
@@ -353,20 +592,26 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * refused it, or its channel could not connect) never reached the instance: it goes once to
    * another instance, with what the caller sent meanwhile (held here until the call went out, at
    * most {@value #RETRY_MESSAGES} messages of {@value #RETRY_BYTES} bytes in all). Nothing else is
-   * retried: once the call went out, the instance may have acted on it.
+   * retried: once the call went out, the instance may have acted on it. Each attempt counts in its
+   * instance's calls in flight and, once ended, towards its ejection; the call counts in the proxy's
+   * calls carried and its service's stats until it ends.
    */
-  private static final class ProxiedCall {
+  private final class ProxiedCall {
     static final int RETRY_MESSAGES = 16;
     static final int RETRY_BYTES = 1024 * 1024;
 
     private final ServerCall<byte[], byte[]> in;
     private final Metadata headers;
+    private final ServiceStats serviceStats;
+    private final long started;
     private final java.util.function.Function<ServiceInstance, ServiceInstance> another;
     private final java.util.function.BiFunction<ServiceInstance, AtomicBoolean, ClientCall<byte[], byte[]>> calls;
     private ClientCall<byte[], byte[]> out;
     /** Set once the current call's headers were written to a connection. */
     private AtomicBoolean wentOut;
     private ServiceInstance target;
+    /** The current attempt's instance health, until the attempt ended. */
+    private InstanceHealth attempt;
     /** What the caller sent, kept for a retry until the call went out; null from then on, or once it is too much. */
     private List<byte[]> sent = new ArrayList<>();
     private long sentBytes;
@@ -378,17 +623,27 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     private boolean instanceWaits;
     private boolean closed;
 
-    ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, java.util.function.Function<ServiceInstance, ServiceInstance> another,
+    ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, ServiceStats serviceStats, long started,
+        java.util.function.Function<ServiceInstance, ServiceInstance> another,
         java.util.function.BiFunction<ServiceInstance, AtomicBoolean, ClientCall<byte[], byte[]>> calls) {
       this.in = in;
       this.headers = headers;
+      this.serviceStats = serviceStats;
+      this.started = started;
       this.another = another;
       this.calls = calls;
     }
 
     ServerCall.Listener<byte[]> start(ServiceInstance first) {
+      serviceStats.inFlight.incrementAndGet();
+      open.add(this);
       synchronized (this) {
-        open(first);
+        try {
+          open(first);
+        } catch (RuntimeException e) { // the proxy closed meanwhile, or no channel could be built
+          end(Status.UNAVAILABLE.withDescription("broker " + brokerId + " could not call an instance: " + e.getMessage()), new Metadata());
+          return new ServerCall.Listener<>() {};
+        }
         in.request(1);
       }
       return new ServerCall.Listener<>() {
@@ -432,8 +687,12 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         public void onCancel() {
           ClientCall<byte[], byte[]> current;
           synchronized (ProxiedCall.this) {
-            closed = true;
+            if (closed) {
+              return;
+            }
             current = out;
+            endAttempt(Status.CANCELLED);
+            finish(Status.CANCELLED);
           }
           current.cancel("the caller cancelled the call, or its deadline passed", null);
         }
@@ -453,10 +712,12 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     /** Under this: starts the call to {@code instance}, replaying what the caller sent so far (on a retry). */
     private void open(ServiceInstance instance) {
       target = instance;
-      AtomicBoolean attempt = new AtomicBoolean();
-      ClientCall<byte[], byte[]> call = calls.apply(instance, attempt);
-      wentOut = attempt;
+      AtomicBoolean attemptWentOut = new AtomicBoolean();
+      ClientCall<byte[], byte[]> call = calls.apply(instance, attemptWentOut);
+      wentOut = attemptWentOut;
       out = call;
+      attempt = healthOf(instance);
+      attempt.inFlight.incrementAndGet();
       call.start(new ClientCall.Listener<>() {
         @Override
         public void onHeaders(Metadata responseHeaders) {
@@ -489,13 +750,15 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
             if (closed || out != call) {
               return;
             }
-            if (status.getCode() == Status.Code.UNAVAILABLE && !attempt.get() && sent != null && !retried) {
+            ServiceInstance failed = target;
+            endAttempt(status);
+            if (status.getCode() == Status.Code.UNAVAILABLE && !attemptWentOut.get() && sent != null && !retried) {
               try {
-                ServiceInstance next = another.apply(target);
+                ServiceInstance next = another.apply(failed);
                 if (next != null) {
                   retried = true;
                   log.debug("Call {} to {}/{} never reached it ({}); trying {}/{}", in.getMethodDescriptor().getFullMethodName(),
-                      target.service(), target.id(), status, next.service(), next.id());
+                      failed.service(), failed.id(), status, next.service(), next.id());
                   open(next);
                   return;
                 }
@@ -503,12 +766,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
                 log.debug("Call {}: no retry ({})", in.getMethodDescriptor().getFullMethodName(), e.toString());
               }
             }
-            closed = true;
-            try {
-              in.close(status, trailers);
-            } catch (IllegalStateException e) {
-              // the caller's call ended first (cancelled): nothing to answer
-            }
+            end(status, trailers);
           }
         }
 
@@ -529,6 +787,54 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       if (halfClosed) {
         call.halfClose();
       }
+    }
+
+    /** Under this: the current attempt ended with {@code status}, once. */
+    private void endAttempt(Status status) {
+      if (attempt != null) {
+        attempt.inFlight.decrementAndGet();
+        attempt.ended(target, status);
+        attempt = null;
+      }
+    }
+
+    /** Under this: the call ended for the caller, once. */
+    private void finish(Status status) {
+      closed = true;
+      open.remove(this);
+      carried.decrementAndGet();
+      serviceStats.inFlight.decrementAndGet();
+      serviceStats.ended(started, status);
+    }
+
+    /** Under this: answers the caller with {@code status} and ends the call. */
+    private void end(Status status, Metadata trailers) {
+      endAttempt(status);
+      finish(status);
+      try {
+        in.close(status, trailers);
+      } catch (IllegalStateException e) {
+        // the caller's call ended first (cancelled): nothing to answer
+      }
+    }
+
+    /** The proxy is closing: the instance's call is cancelled and the caller told to call again. */
+    void abort(Status status) {
+      ClientCall<byte[], byte[]> current;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        current = out;
+        endAttempt(Status.CANCELLED); // says nothing of the instance
+        finish(status);
+        try {
+          in.close(status, new Metadata());
+        } catch (IllegalStateException e) {
+          // ended meanwhile
+        }
+      }
+      current.cancel("broker " + brokerId + " is shutting down", null);
     }
 
     private static Metadata copy(Metadata headers) {

@@ -1,0 +1,69 @@
+package io.linkbridge;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a broker proxies gRPC calls to instances (docs/proxy.md): how many calls it carries at once,
+ * how it chooses an instance, and when it sets aside an instance that keeps failing. Immutable.
+ *
+ * @param maxCalls the most proxied calls this broker carries at once, 1..1,000,000; one more is
+ *     refused with RESOURCE_EXHAUSTED naming this limit
+ * @param maxCallsPerInstance the most proxied calls this broker sends one instance at once,
+ *     1..1,000,000; an instance at its limit is skipped, and when every instance is, the call is
+ *     refused with RESOURCE_EXHAUSTED naming this limit
+ * @param balancing how the next instance is chosen
+ * @param ejectAfterFailures consecutive failed calls (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS, or
+ *     no connection) after which an instance is set aside, 0..1,000 (0: never)
+ * @param ejectionTime how long an instance is set aside the first time, 1s..1h; each further time
+ *     it is ejected adds as much again, up to 10 times
+ */
+public record ProxyConfig(int maxCalls, int maxCallsPerInstance, Balancing balancing, int ejectAfterFailures, Duration ejectionTime) {
+  /** 10,000 calls, 1,000 per instance, round robin, set aside for 30 s after 5 failures in a row. */
+  public static final ProxyConfig DEFAULT = new ProxyConfig(10_000, 1_000, Balancing.ROUND_ROBIN, 5, Duration.ofSeconds(30));
+
+  /** How the proxy chooses among the instances that take calls. */
+  public enum Balancing {
+    /** Smooth weighted round robin (as nginx does it): weights honoured, interleaved. */
+    ROUND_ROBIN,
+    /** The instance with the fewest calls in flight from this broker, relative to its weight; ties by round robin. */
+    LEAST_OUTSTANDING
+  }
+
+  public ProxyConfig {
+    Objects.requireNonNull(balancing, "balancing");
+    Objects.requireNonNull(ejectionTime, "ejectionTime");
+    if (maxCalls < 1 || maxCalls > 1_000_000) {
+      throw new IllegalArgumentException("proxy maxCalls must be in 1..1000000, was " + maxCalls);
+    }
+    if (maxCallsPerInstance < 1 || maxCallsPerInstance > 1_000_000) {
+      throw new IllegalArgumentException("proxy maxCallsPerInstance must be in 1..1000000, was " + maxCallsPerInstance);
+    }
+    if (ejectAfterFailures < 0 || ejectAfterFailures > 1_000) {
+      throw new IllegalArgumentException("proxy ejectAfterFailures must be in 0..1000 (0: never eject), was " + ejectAfterFailures);
+    }
+    if (ejectionTime.compareTo(Duration.ofSeconds(1)) < 0 || ejectionTime.compareTo(Duration.ofHours(1)) > 0) {
+      throw new IllegalArgumentException("proxy ejectionTime must be in 1s..1h, was " + Durations.format(ejectionTime));
+    }
+  }
+
+  /** This configuration with another limit of calls per broker. */
+  public ProxyConfig withMaxCalls(int max) {
+    return new ProxyConfig(max, maxCallsPerInstance, balancing, ejectAfterFailures, ejectionTime);
+  }
+
+  /** This configuration with another limit of calls per instance. */
+  public ProxyConfig withMaxCallsPerInstance(int max) {
+    return new ProxyConfig(maxCalls, max, balancing, ejectAfterFailures, ejectionTime);
+  }
+
+  /** This configuration with another way to choose an instance. */
+  public ProxyConfig withBalancing(Balancing balancing) {
+    return new ProxyConfig(maxCalls, maxCallsPerInstance, balancing, ejectAfterFailures, ejectionTime);
+  }
+
+  /** This configuration with another outlier ejection: after {@code failures} in a row (0: never), for {@code time}. */
+  public ProxyConfig withEjection(int failures, Duration time) {
+    return new ProxyConfig(maxCalls, maxCallsPerInstance, balancing, failures, time);
+  }
+}

@@ -1,0 +1,182 @@
+package io.linkbridge.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.linkbridge.LinkBridge;
+import io.linkbridge.Node;
+import io.linkbridge.ProxyConfig;
+import io.linkbridge.ProxyStats;
+import io.linkbridge.grpc.ProxyTest.EchoInstance;
+import io.linkbridge.spi.LocalConsensusProvider;
+import io.linkbridge.testing.FreePorts;
+import io.linkbridge.testing.NodeLeakCheck;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The proxy's limits, its least-outstanding choice, outlier ejection and per-service counts, on one broker and two real instances. */
+@ExtendWith(NodeLeakCheck.class)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ProxyBalancingTest {
+  @TempDir Path dir;
+  private Node node;
+  private ManagedChannel channel;
+  private final List<EchoInstance> instances = new ArrayList<>();
+  private final List<ClientCall<String, String>> held = new ArrayList<>();
+
+  private void start(ProxyConfig proxy) throws IOException {
+    int port = FreePorts.next();
+    node = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next()).address("127.0.0.1:" + port).dataDir(dir)
+        .consensus(new LocalConsensusProvider()).proxy(proxy).start();
+    NodeLeakCheck.track(node);
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    for (String name : List.of("a", "b")) {
+      EchoInstance i = new EchoInstance(name);
+      instances.add(i);
+      node.registry().register(i.instance("echo")).join();
+    }
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    held.forEach(c -> c.cancel("test over", null));
+    if (channel != null) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    if (node != null) {
+      node.shutdownNow();
+    }
+    instances.forEach(EchoInstance::close);
+  }
+
+  private String unary(String request) {
+    return ClientCalls.blockingUnaryCall(channel, ProxyTest.UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), request);
+  }
+
+  /** Opens a call the instance holds open until it is cancelled; returns once it reached an instance. */
+  private void hold() {
+    int before = calls();
+    ClientCall<String, String> call = channel.newCall(ProxyTest.UNARY, CallOptions.DEFAULT);
+    call.start(new ClientCall.Listener<>() {}, new Metadata());
+    call.sendMessage("sleep");
+    call.halfClose();
+    call.request(1);
+    held.add(call);
+    await().atMost(Duration.ofSeconds(5)).until(() -> calls() == before + 1);
+  }
+
+  private int calls() {
+    return instances.stream().mapToInt(i -> i.calls.get()).sum();
+  }
+
+  private static Status status(Runnable r) {
+    try {
+      r.run();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+    throw new AssertionError("the call succeeded");
+  }
+
+  @Test
+  void beyondTheBrokersLimit_andWhenEveryInstanceIsAtItsOwn_callsAreRefusedNamingTheLimit() throws IOException {
+    start(ProxyConfig.DEFAULT.withMaxCalls(3).withMaxCallsPerInstance(1));
+    hold();
+    hold(); // one per instance: both at their limit
+    Status perInstance = status(() -> unary("x"));
+    assertThat(perInstance.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(perInstance.getDescription()).contains("maxCallsPerInstance").contains("test.Echo").contains("1 calls");
+
+    held.remove(0).cancel("done", null); // one instance free again
+    await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> unary("y").endsWith(":y"));
+
+    node.shutdownNow(); // now the broker's own limit, with room on the instances
+    instances.forEach(EchoInstance::close);
+    instances.clear();
+    held.forEach(c -> c.cancel("test over", null));
+    held.clear();
+    channel.shutdownNow();
+    node = null;
+    start(ProxyConfig.DEFAULT.withMaxCalls(2));
+    hold();
+    hold();
+    Status perBroker = status(() -> unary("z"));
+    assertThat(perBroker.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(perBroker.getDescription()).contains("maxCalls").contains("broker broker-1").contains("carries 2");
+    held.remove(0).cancel("done", null);
+    await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> unary("w").endsWith(":w"));
+    assertThat(node.registry().revision()).isPositive(); // the broker's own services kept working meanwhile
+  }
+
+  @Test
+  void leastOutstanding_sendsNewCallsToTheInstanceWithFewerCallsInFlight() throws IOException {
+    start(ProxyConfig.DEFAULT.withBalancing(ProxyConfig.Balancing.LEAST_OUTSTANDING));
+    hold();
+    hold();
+    hold(); // 2 on one instance, 1 on the other
+    EchoInstance busy = instances.get(0).calls.get() == 2 ? instances.get(0) : instances.get(1);
+    EchoInstance idle = busy == instances.get(0) ? instances.get(1) : instances.get(0);
+    assertThat(busy.calls.get()).isEqualTo(2);
+    List<String> by = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      by.add(unary("l").substring(0, 1));
+    }
+    assertThat(by).as("20 short calls, one at a time").containsOnly(idle.name);
+  }
+
+  @Test
+  void anInstanceThatKeepsFailing_isSetAside_thenTakesCallsAgain_andTheCountsSayWhatHappened() throws IOException {
+    start(ProxyConfig.DEFAULT.withEjection(3, Duration.ofSeconds(1)));
+    EchoInstance failing = instances.get(0);
+    failing.failWith = Status.INTERNAL;
+    int failures = 0;
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      try {
+        answers.add(unary("e" + i).substring(0, 1));
+      } catch (StatusRuntimeException e) {
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL); // its own answer, passed on unchanged, never retried
+        failures++;
+      }
+    }
+    assertThat(failures).as("calls that reached the failing instance before it was set aside").isEqualTo(3);
+    assertThat(answers).hasSize(17).containsOnly(instances.get(1).name);
+
+    failing.failWith = null; // healthy again: back in turn once its second is over
+    await().atMost(Duration.ofSeconds(5)).until(() -> unary("back").startsWith(failing.name));
+
+    instances.get(1).failWith = Status.UNAVAILABLE;
+    failing.failWith = Status.UNAVAILABLE; // both set aside in the end: calls still go to them rather than nowhere
+    for (int i = 0; i < 10; i++) {
+      assertThat(status(() -> unary("u")).getDescription()).contains("fails");
+    }
+
+    ProxyStats echo = node.proxyStats().stream().filter(s -> s.grpcService().equals("test.Echo")).findFirst().orElseThrow();
+    assertThat(echo.calls()).isGreaterThanOrEqualTo(31);
+    assertThat(echo.failures()).isGreaterThanOrEqualTo(13).isLessThan(echo.calls());
+    assertThat(echo.inFlight()).isZero();
+    assertThat(echo.p50()).isPositive();
+    assertThat(echo.p99()).isGreaterThanOrEqualTo(echo.p50());
+    assertThat(echo.max()).isGreaterThanOrEqualTo(echo.p99());
+    assertThatThrownBy(() -> ProxyConfig.DEFAULT.withEjection(-1, Duration.ofSeconds(1))).hasMessageContaining("ejectAfterFailures")
+        .hasMessageContaining("-1");
+  }
+}
