@@ -23,7 +23,6 @@ import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
 import io.atomix.storage.StorageLevel;
 import io.atomix.protocols.raft.storage.log.RaftLogReader;
 import io.atomix.storage.journal.Indexed;
-import io.atomix.storage.journal.JournalReader;
 import io.atomix.utils.concurrent.ThreadContextFactory;
 import io.atomix.utils.concurrent.ThreadModel;
 import io.atomix.utils.serializer.Serializer;
@@ -53,7 +52,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,9 +179,8 @@ final class AtomixRaftEngine implements ConsensusEngine {
 
   private void startServer(RaftStorage storage) {
     Serializer protocol = Serializer.using(RaftSerializers.PROTOCOL);
-    AtomicReference<TruncationGuard> guard = new AtomicReference<>();
-    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, new EntryTerms(() -> context,
-        () -> guard.get().generation()), this::snapshotDamaged);
+    EntryTerms terms = new EntryTerms();
+    RegistryPrimitiveType type = new RegistryPrimitiveType(stateMachine, appliedIndex, terms, this::snapshotDamaged);
     RaftContext raft = new RaftContext(
         PREFIX,
         localId,
@@ -193,7 +190,7 @@ final class AtomixRaftEngine implements ConsensusEngine {
         new DefaultPrimitiveTypeRegistry(List.of(type)),
         ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-" + config.memberId() + "-%d", THREADS, log),
         true);
-    guard.set(TruncationGuard.install(raft));
+    TruncationGuard.install(raft, terms);
     raft.setElectionTimeout(config.electionTimeout());
     raft.setHeartbeatInterval(raftHeartbeat(config));
     raft.setSessionTimeout(SESSION_MIN_TIMEOUT);
@@ -352,17 +349,25 @@ final class AtomixRaftEngine implements ConsensusEngine {
         || c.getLogWriter().getLastIndex() < index) {
       return;
     }
-    try (RaftLogReader reader = c.getLog().openReader(index, JournalReader.Mode.ALL)) {
-      if (!reader.hasNext()) {
-        return;
-      }
-      Indexed<RaftLogEntry> entry = reader.next();
-      if (entry.index() != index || entry.entry().term() != term) {
-        return; // not (yet) the leader's entry: the leader's next append tells
-      }
+    Indexed<RaftLogEntry> last = c.getLogWriter().getLastEntry();
+    Indexed<RaftLogEntry> entry = last != null && last.index() == index ? last : read(c.getLogReader(), index);
+    if (entry == null || entry.entry().term() != term) {
+      return; // not (yet) the leader's entry: the leader's next append tells
     }
     c.setCommitIndex(index);
     c.getServiceManager().applyAll(index);
+  }
+
+  /** Raft thread: the entry at {@code index} through the member's own reader (the one appends are checked with), or null. */
+  private static Indexed<RaftLogEntry> read(RaftLogReader reader, long index) {
+    if (reader.getNextIndex() != index) {
+      reader.reset(index);
+    }
+    if (!reader.hasNext()) {
+      return null;
+    }
+    Indexed<RaftLogEntry> entry = reader.next();
+    return entry.index() == index ? entry : null;
   }
 
   @Override

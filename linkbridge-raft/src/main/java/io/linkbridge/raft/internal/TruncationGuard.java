@@ -4,96 +4,111 @@ import io.atomix.protocols.raft.impl.RaftContext;
 import io.atomix.protocols.raft.impl.RaftServiceManager;
 import io.atomix.protocols.raft.storage.log.RaftLogReader;
 import io.atomix.protocols.raft.storage.log.RaftLogWriter;
+import io.atomix.protocols.raft.storage.log.entry.RaftLogEntry;
+import io.atomix.storage.journal.DelegatingJournalReader;
 import io.atomix.storage.journal.DelegatingJournalWriter;
+import io.atomix.storage.journal.Indexed;
+import io.atomix.storage.journal.SegmentedJournalReader;
 import io.atomix.storage.journal.SegmentedJournalWriter;
 import java.lang.reflect.Field;
 
 /**
  * Works around a defect of Atomix 3.1.12's log readers on {@code StorageLevel.DISK}: a segment
  * reader reads ahead up to twice the largest entry size into a buffer of its own, and when the log's
- * tail is truncated and written again (a follower whose uncommitted entries the leader replaces),
- * Atomix resets only the readers positioned past the cut. A reader behind the cut later reads the
- * replaced entries from its stale buffer: the entries of a deposed leader, never committed, or
- * garbage. Seen on a member restarted after it had been leader: its state machine applied an entry
- * no other member had (its registry diverged), or Atomix's apply loop found no entry where one was
- * committed and silently stopped applying for good (the member never became ready).
+ * tail is cut and written again (a follower whose uncommitted entries the leader replaces), Atomix
+ * resets only the readers positioned past the cut. A reader behind the cut later reads the replaced
+ * entries from its stale buffer: the entries of a deposed leader, never committed, or garbage. Seen
+ * on a member restarted after it had been leader: its state machine applied an entry no other member
+ * had (its registry diverged), or Atomix's apply loop found no entry where one was committed and
+ * silently stopped applying for good (the member never became ready).
  *
- * <p>The guard wraps the member's log writer: after every truncation (and reset) it replaces the
- * readers Atomix uses on the Raft thread (the state machine's, and the one it compares appended
- * entries with) by fresh ones at the same place, and bumps {@link #generation()} so a reader on
- * another thread (the entry terms of the state machine) opens a fresh one before its next entry.
- * Installed before the member starts; it fails the start if Atomix is not the version it knows.
+ * <p>The guard wraps the member's log writer. After every cut (and reset) it replaces the readers
+ * Atomix uses on the Raft thread (the state machine's, and the one appended entries are compared
+ * with) by fresh ones at the same place, which read the file as it is now. The state machine's
+ * reader also records each entry's term for {@link EntryTerms}. Installed before the member starts;
+ * it fails the start if Atomix is not the version it knows (private fields, read by reflection).
  */
 final class TruncationGuard {
-  private final RaftContext context;
-  private volatile long generation;
+  private static final Field WRITER = field(RaftContext.class, "logWriter");
+  private static final Field CONTEXT_READER = field(RaftContext.class, "logReader");
+  private static final Field SERVICE_READER = field(RaftServiceManager.class, "reader");
+  private static final Field WRITER_DELEGATE = field(DelegatingJournalWriter.class, "delegate");
+  private static final Field READER_DELEGATE = field(DelegatingJournalReader.class, "delegate");
 
-  private TruncationGuard(RaftContext context) {
+  private final RaftContext context;
+  private final EntryTerms terms;
+
+  private TruncationGuard(RaftContext context, EntryTerms terms) {
     this.context = context;
+    this.terms = terms;
   }
 
-  /** Wraps {@code context}'s log writer; call before the member starts. */
-  static TruncationGuard install(RaftContext context) {
-    TruncationGuard guard = new TruncationGuard(context);
+  /** Wraps {@code context}'s log writer and the state machine's reader; call before the member starts. */
+  static void install(RaftContext context, EntryTerms terms) {
+    TruncationGuard guard = new TruncationGuard(context, terms);
     @SuppressWarnings("unchecked")
-    SegmentedJournalWriter<io.atomix.protocols.raft.storage.log.entry.RaftLogEntry> journalWriter =
-        (SegmentedJournalWriter<io.atomix.protocols.raft.storage.log.entry.RaftLogEntry>) read(DelegatingJournalWriter.class,
-            context.getLogWriter(), "delegate");
+    SegmentedJournalWriter<RaftLogEntry> journalWriter = (SegmentedJournalWriter<RaftLogEntry>) get(WRITER_DELEGATE, context.getLogWriter());
     RaftLogWriter guarded = new RaftLogWriter(journalWriter, context.getLog()) {
       @Override
       public void truncate(long index) {
         super.truncate(index);
-        guard.truncated(index);
+        guard.renewReaders(index);
       }
 
       @Override
       public void reset(long index) {
-        super.reset(index);
-        guard.truncated(index - 1);
+        super.reset(index); // moves the readers behind index up to it, through their old buffers
+        guard.renewReaders(index);
       }
     };
-    write(RaftContext.class, context, "logWriter", guarded);
-    return guard;
+    set(WRITER, context, guarded);
+    RaftLogReader service = (RaftLogReader) get(SERVICE_READER, context.getServiceManager());
+    set(SERVICE_READER, context.getServiceManager(), guard.recording(service.getNextIndex()));
+    service.close();
   }
 
-  /** Changes after every truncation of the log: a reader kept on another thread re-reads when it differs from what it last saw. */
-  long generation() {
-    return generation;
-  }
-
-  /**
-   * Raft thread, after the log was cut after {@code index}: Atomix reset the readers past the cut; each
-   * one behind it is replaced by a fresh reader at the same place, which reads the file as it is now
-   * (a reset of the old reader was seen to miss entries afterwards).
-   */
-  private void truncated(long index) {
-    generation++;
-    renew(RaftContext.class, context, "logReader", RaftLogReader.Mode.ALL, index);
-    renew(RaftServiceManager.class, context.getServiceManager(), "reader", RaftLogReader.Mode.COMMITS, index);
-  }
-
-  private void renew(Class<?> owner, Object target, String name, RaftLogReader.Mode mode, long index) {
-    RaftLogReader old = (RaftLogReader) read(owner, target, name);
-    long next = old.getNextIndex();
-    if (next <= index) {
-      write(owner, target, name, context.getLog().openReader(next, mode));
-      old.close();
+  /** Raft thread, after the log changed after {@code index}: the readers at or behind it start afresh at the same place. */
+  private void renewReaders(long index) {
+    RaftLogReader reader = (RaftLogReader) get(CONTEXT_READER, context);
+    if (reader.getNextIndex() <= index + 1) {
+      set(CONTEXT_READER, context, context.getLog().openReader(reader.getNextIndex()));
+      reader.close();
+    }
+    RaftLogReader service = (RaftLogReader) get(SERVICE_READER, context.getServiceManager());
+    if (service.getNextIndex() <= index + 1) {
+      set(SERVICE_READER, context.getServiceManager(), recording(service.getNextIndex()));
+      service.close();
     }
   }
 
-  private static Object read(Class<?> owner, Object target, String name) {
+  /** A reader at {@code next} that records the term of each entry it reads. */
+  private RaftLogReader recording(long next) {
+    @SuppressWarnings("unchecked")
+    SegmentedJournalReader<RaftLogEntry> journalReader = (SegmentedJournalReader<RaftLogEntry>) get(READER_DELEGATE,
+        context.getLog().openReader(next));
+    return new RaftLogReader(journalReader, context.getLog(), RaftLogReader.Mode.ALL) {
+      @Override
+      public Indexed<RaftLogEntry> next() {
+        Indexed<RaftLogEntry> entry = super.next();
+        terms.read(entry.index(), entry.entry().term());
+        return entry;
+      }
+    };
+  }
+
+  private static Object get(Field f, Object target) {
     try {
-      return field(owner, name).get(target);
+      return f.get(target);
     } catch (IllegalAccessException e) {
-      throw unexpected(owner, name, e);
+      throw unexpected(f.getDeclaringClass(), f.getName(), e);
     }
   }
 
-  private static void write(Class<?> owner, Object target, String name, Object value) {
+  private static void set(Field f, Object target, Object value) {
     try {
-      field(owner, name).set(target, value);
+      f.set(target, value);
     } catch (IllegalAccessException e) {
-      throw unexpected(owner, name, e);
+      throw unexpected(f.getDeclaringClass(), f.getName(), e);
     }
   }
 
