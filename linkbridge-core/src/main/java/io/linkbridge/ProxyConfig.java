@@ -13,8 +13,9 @@ import java.util.Objects;
  *     1..1,000,000; an instance at its limit is skipped, and when every instance is, the call is
  *     refused with RESOURCE_EXHAUSTED naming this limit
  * @param balancing how the next instance is chosen
- * @param ejectAfterFailures consecutive failed calls (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS, or
- *     no connection) after which an instance is set aside, 0..1,000 (0: never)
+ * @param ejectAfterFailures failed calls in a row (UNAVAILABLE, no connection, or a deadline that
+ *     passed before the call reached the instance) after which an instance is set aside, 0..1,000
+ *     (0: never)
  * @param ejectionTime how long an instance is set aside the first time, 1s..1h; each further time
  *     it is ejected adds as much again, up to 10 times
  */

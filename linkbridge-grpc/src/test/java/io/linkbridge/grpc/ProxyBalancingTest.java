@@ -127,6 +127,40 @@ class ProxyBalancingTest {
   }
 
   @Test
+  void aBurstOfCalls_neverPutsMoreOnAnInstanceThanItsLimit_andEveryRefusedCallIsReleased() throws Exception {
+    start(ProxyConfig.DEFAULT.withMaxCallsPerInstance(5));
+    List<java.util.concurrent.CompletableFuture<Status>> ends = new ArrayList<>();
+    for (int i = 0; i < 60; i++) { // arrive together: the broker picks for them on several threads at once
+      java.util.concurrent.CompletableFuture<Status> end = new java.util.concurrent.CompletableFuture<>();
+      ClientCall<String, String> call = channel.newCall(ProxyTest.UNARY, CallOptions.DEFAULT);
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          end.complete(status);
+        }
+      }, new Metadata());
+      call.sendMessage("sleep");
+      call.halfClose();
+      call.request(1);
+      held.add(call);
+      ends.add(end);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> ends.stream().filter(java.util.concurrent.CompletableFuture::isDone).count() == 50);
+    assertThat(ends).filteredOn(java.util.concurrent.CompletableFuture::isDone)
+        .allSatisfy(e -> assertThat(e.join().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+    await().atMost(Duration.ofSeconds(5)).until(() -> calls() == 10);
+    assertThat(instances).allSatisfy(i -> assertThat(i.calls.get()).isEqualTo(5));
+
+    held.forEach(c -> c.cancel("done", null)); // every slot comes back: the instances take calls again
+    held.clear();
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(node.proxyStats().get(0).inFlight()).isZero());
+    for (int i = 0; i < 10; i++) {
+      hold();
+    }
+    assertThat(instances).allSatisfy(i -> assertThat(i.calls.get()).isEqualTo(10));
+  }
+
+  @Test
   void leastOutstanding_sendsNewCallsToTheInstanceWithFewerCallsInFlight() throws IOException {
     start(ProxyConfig.DEFAULT.withBalancing(ProxyConfig.Balancing.LEAST_OUTSTANDING));
     hold();
@@ -144,24 +178,35 @@ class ProxyBalancingTest {
 
   @Test
   void anInstanceThatKeepsFailing_isSetAside_thenTakesCallsAgain_andTheCountsSayWhatHappened() throws IOException {
-    start(ProxyConfig.DEFAULT.withEjection(3, Duration.ofSeconds(1)));
+    start(ProxyConfig.DEFAULT.withEjection(3, Duration.ofSeconds(3)));
     EchoInstance failing = instances.get(0);
-    failing.failWith = Status.INTERNAL;
+    failing.failWith = Status.INTERNAL; // an error a caller can provoke with what it sends: not held against the instance
+    List<String> by = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      try {
+        by.add(unary("i" + i).substring(0, 1));
+      } catch (StatusRuntimeException e) {
+        by.add("INTERNAL");
+      }
+    }
+    assertThat(by).filteredOn("INTERNAL"::equals).hasSize(10);
+
+    failing.failWith = Status.UNAVAILABLE;
     int failures = 0;
     List<String> answers = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       try {
         answers.add(unary("e" + i).substring(0, 1));
       } catch (StatusRuntimeException e) {
-        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL); // its own answer, passed on unchanged, never retried
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE); // its own answer, passed on unchanged, never retried
         failures++;
       }
     }
     assertThat(failures).as("calls that reached the failing instance before it was set aside").isEqualTo(3);
     assertThat(answers).hasSize(17).containsOnly(instances.get(1).name);
 
-    failing.failWith = null; // healthy again: back in turn once its second is over
-    await().atMost(Duration.ofSeconds(5)).until(() -> unary("back").startsWith(failing.name));
+    failing.failWith = null; // healthy again: back in turn once its 3 s are over
+    await().atMost(Duration.ofSeconds(10)).until(() -> unary("back").startsWith(failing.name));
 
     instances.get(1).failWith = Status.UNAVAILABLE;
     failing.failWith = Status.UNAVAILABLE; // both set aside in the end: calls still go to them rather than nowhere
@@ -170,8 +215,8 @@ class ProxyBalancingTest {
     }
 
     ProxyStats echo = node.proxyStats().stream().filter(s -> s.grpcService().equals("test.Echo")).findFirst().orElseThrow();
-    assertThat(echo.calls()).isGreaterThanOrEqualTo(31);
-    assertThat(echo.failures()).isGreaterThanOrEqualTo(13).isLessThan(echo.calls());
+    assertThat(echo.calls()).isGreaterThanOrEqualTo(51);
+    assertThat(echo.failures()).isGreaterThanOrEqualTo(23).isLessThan(echo.calls());
     assertThat(echo.inFlight()).isZero();
     assertThat(echo.p50()).isPositive();
     assertThat(echo.p99()).isGreaterThanOrEqualTo(echo.p50());

@@ -122,8 +122,13 @@ class NonJavaCallerTest {
       cluster.node(0).registry().register(ServiceInstance.builder("echo").id("echo-1").endpoint("127.0.0.1", port).grpcService("test.Echo")
           .build()).get(10, TimeUnit.SECONDS);
       Process caller = new ProcessBuilder("node", CALLER.toString(), cluster.api(0)).redirectErrorStream(true).start();
-      await().atMost(Duration.ofSeconds(60)).until(() -> !caller.isAlive());
-      String out = new String(caller.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String out;
+      try {
+        await().atMost(Duration.ofSeconds(60)).until(() -> !caller.isAlive());
+        out = new String(caller.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      } finally {
+        caller.destroyForcibly();
+      }
       System.out.println("node caller printed:\n" + out);
       assertThat(caller.exitValue()).as(out).isZero();
       List<String> lines = out.lines().toList();

@@ -57,6 +57,7 @@ public final class BrokerServer implements BrokerTransport {
     AgentEndpoint agents = new AgentEndpoint(context.agents());
     ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness(), context.proxy());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
+        .flowControlWindow(ServiceProxy.FLOW_CONTROL_WINDOW) // what a proxied call may hold of what its caller sends
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
         .addService(MalformedRequestGuard.guard(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.watches()),

@@ -78,14 +78,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private static final List<String> OWN_SERVICE_PREFIXES = List.of("linkbridge.", "grpc.health.", "grpc.reflection.");
   /** How often channels to addresses no instance has any more are looked for, besides after each change. */
   private static final long RECONCILE_SECONDS = 10;
-  /** Statuses of an instance's call that count towards its ejection (gRPC's server-side failures, and no connection). */
-  private static final Set<Status.Code> INSTANCE_FAILURES = EnumSet.of(Status.Code.UNAVAILABLE, Status.Code.INTERNAL, Status.Code.UNKNOWN,
-      Status.Code.DATA_LOSS);
-  /** Statuses that say nothing of the instance (the caller gave up): neither a failure nor a success. */
-  private static final Set<Status.Code> NEUTRAL = EnumSet.of(Status.Code.CANCELLED, Status.Code.DEADLINE_EXCEEDED);
+  /**
+   * Statuses that say nothing of the instance: the caller gave up, or the instance answered an error
+   * a caller can provoke with what it sends (bytes pass unparsed). Neither a failure nor a success.
+   */
+  private static final Set<Status.Code> NEUTRAL = EnumSet.of(Status.Code.CANCELLED, Status.Code.DEADLINE_EXCEEDED, Status.Code.INTERNAL,
+      Status.Code.UNKNOWN, Status.Code.DATA_LOSS, Status.Code.RESOURCE_EXHAUSTED);
   /** At most this many gRPC services get counts of their own; calls to any further name count under {@link #OTHER}. */
   static final int MAX_STATS_SERVICES = 1_000;
   static final String OTHER = "(other)";
+  /**
+   * The HTTP/2 window of each call from an instance, fixed (grpc-java would otherwise grow it up to
+   * 8 MiB): what the broker may hold of a stream whose caller does not read (docs/proxy.md).
+   */
+  static final int FLOW_CONTROL_WINDOW = 1 << 20;
   /** An ejection lasts ejectionTime times how many times in a row the instance was ejected, up to this. */
   private static final int MAX_EJECTION_FACTOR = 10;
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
@@ -175,7 +181,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         return refuse(call, statsOf(OTHER), started, Status.INVALID_ARGUMENT.withDescription("a call's path must be /package.Service/Method, was /"
             + name));
       }
-      ServiceStats serviceStats = statsOf(grpcService);
+      ServiceStats serviceStats = statsOf(currentRoutes().byGrpcService().containsKey(grpcService) ? grpcService : OTHER);
       Optional<String> notServing = readiness.notServing();
       if (notServing.isPresent() && !readiness.leaving()) { // a leaving broker still carries calls: its view stays current until it left
         return refuse(call, serviceStats, started, Status.UNAVAILABLE.withDescription("broker " + brokerId + " cannot proxy " + name + " now: "
@@ -273,17 +279,13 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /**
-   * The next instance, by weighted round robin, of those taking calls for {@code grpcService} (of
-   * {@code service} when named), other than {@code excluded} (null: none excluded).
+   * The next instance, by the configured choice, of those taking calls for {@code grpcService} (of
+   * {@code service} when named), other than {@code excluded} (null: none excluded), with one of its
+   * call slots taken for the caller.
    */
   ServiceInstance pick(String grpcService, String service, ServiceInstance excluded) throws StatusException {
     ClusterState state = registry.state();
-    Routes r = routes;
-    if (r.revision() != state.revision()) {
-      r = Routes.of(state);
-      routes = r;
-    }
-    List<ServiceInstance> candidates = r.byGrpcService().getOrDefault(grpcService, List.of());
+    List<ServiceInstance> candidates = currentRoutes().byGrpcService().getOrDefault(grpcService, List.of());
     if (service != null) {
       try {
         ServiceInstance.builder(service); // the service-name rule
@@ -308,14 +310,34 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     if (healthy.isEmpty()) {
       healthy = candidates; // every one is set aside: a call to them is better than none
     }
-    List<ServiceInstance> free = healthy.stream().filter(i -> healthOf(i).inFlight.get() < config.maxCallsPerInstance()).toList();
-    if (free.isEmpty()) {
-      throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("every instance serving " + grpcService + " carries "
-          + config.maxCallsPerInstance() + " calls from broker " + brokerId + " now, its limit (ProxyConfig maxCallsPerInstance): call again"
-          + " later, or raise the limit"));
+    Chooser chooser = choosers.computeIfAbsent(grpcService + "/" + (service == null ? "" : service),
+        k -> config.balancing() == ProxyConfig.Balancing.LEAST_OUTSTANDING ? new LeastOutstanding() : new SmoothRoundRobin());
+    List<ServiceInstance> free = new ArrayList<>(healthy);
+    while (true) {
+      free.removeIf(i -> healthOf(i).inFlight.get() >= config.maxCallsPerInstance());
+      if (free.isEmpty()) {
+        throw new StatusException(Status.RESOURCE_EXHAUSTED.withDescription("every instance serving " + grpcService + " carries "
+            + config.maxCallsPerInstance() + " calls from broker " + brokerId + " now, its limit (ProxyConfig maxCallsPerInstance): call"
+            + " again later, or raise the limit"));
+      }
+      ServiceInstance chosen = chooser.next(free);
+      if (healthOf(chosen).inFlight.incrementAndGet() <= config.maxCallsPerInstance()) {
+        return chosen; // its slot is taken: the call's attempt on it gives it back when it ends
+      }
+      healthOf(chosen).inFlight.decrementAndGet(); // another call took the last slot meanwhile
+      free.remove(chosen);
     }
-    return choosers.computeIfAbsent(grpcService + "/" + (service == null ? "" : service),
-        k -> config.balancing() == ProxyConfig.Balancing.LEAST_OUTSTANDING ? new LeastOutstanding() : new SmoothRoundRobin()).next(free);
+  }
+
+  /** The routes at the registry's revision now. */
+  private Routes currentRoutes() {
+    ClusterState state = registry.state();
+    Routes r = routes;
+    if (r.revision() != state.revision()) {
+      r = Routes.of(state);
+      routes = r;
+    }
+    return r;
   }
 
   private InstanceHealth healthOf(ServiceInstance instance) {
@@ -385,14 +407,19 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       return ejected && now - ejectedUntil < 0;
     }
 
-    /** One call to {@code instance} ended with {@code status}. */
-    void ended(ServiceInstance instance, Status status) {
+    /**
+     * One call to {@code instance} ended with {@code status}; {@code reached}: its headers were
+     * written to the instance's connection. A failure is UNAVAILABLE, or a deadline that passed
+     * before the call could even reach the instance (an address that drops packets).
+     */
+    void ended(ServiceInstance instance, Status status, boolean reached) {
       Status.Code code = status.getCode();
-      if (NEUTRAL.contains(code)) {
+      boolean failure = code == Status.Code.UNAVAILABLE || (code == Status.Code.DEADLINE_EXCEEDED && !reached);
+      if (!failure && NEUTRAL.contains(code)) {
         return;
       }
       synchronized (this) {
-        if (!INSTANCE_FAILURES.contains(code)) {
+        if (!failure) {
           failures = 0;
           ejections = 0;
           return;
@@ -520,7 +547,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /**
-   * The pooled channel to an instance's address. No keepalive: servers refuse pings more often than
+   * The pooled channel to an instance's address, with a fixed flow-control window. No keepalive: servers refuse pings more often than
    * every 5 minutes by default and would end the connection (the calls' deadlines and the instances'
    * removal from the registry find dead instances instead).
    */
@@ -529,7 +556,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       throw new IllegalStateException("the proxy of broker " + brokerId + " is closed");
     }
     HostAndPort address = new HostAndPort(instance.host(), instance.port());
-    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor().build());
+    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor()
+        .flowControlWindow(FLOW_CONTROL_WINDOW).build());
   }
 
   /** On the apply thread: after a change of instances, the channels are looked over soon, off this thread. */
@@ -575,7 +603,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     reconciler.shutdownNow();
     Status leaving = Status.UNAVAILABLE.withDescription("broker " + brokerId + " is shutting down: call again through another broker");
     for (ProxiedCall call : List.copyOf(open)) {
-      call.abort(leaving);
+      try {
+        call.abort(leaving);
+      } catch (RuntimeException e) {
+        log.warn("Broker {}: ending proxied call {} failed", brokerId, call, e);
+      }
     }
     for (HostAndPort address : List.copyOf(channels.keySet())) {
       ManagedChannel c = channels.remove(address);
@@ -636,8 +668,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
     ServerCall.Listener<byte[]> start(ServiceInstance first) {
       serviceStats.inFlight.incrementAndGet();
-      open.add(this);
       synchronized (this) {
+        open.add(this);
         try {
           open(first);
         } catch (RuntimeException e) { // the proxy closed meanwhile, or no channel could be built
@@ -685,22 +717,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
         @Override
         public void onCancel() {
-          ClientCall<byte[], byte[]> current;
           synchronized (ProxiedCall.this) {
             if (closed) {
               return;
             }
-            current = out;
-            endAttempt(Status.CANCELLED);
+            endAttempt(Status.CANCELLED, true);
             finish(Status.CANCELLED);
+            out.cancel("the caller cancelled the call, or its deadline passed", null); // its onClose finds the call closed
           }
-          current.cancel("the caller cancelled the call, or its deadline passed", null);
         }
 
         @Override
         public void onReady() {
           synchronized (ProxiedCall.this) {
-            if (instanceWaits && in.isReady()) {
+            if (!closed && instanceWaits && in.isReady()) {
               instanceWaits = false;
               out.request(1);
             }
@@ -712,12 +742,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     /** Under this: starts the call to {@code instance}, replaying what the caller sent so far (on a retry). */
     private void open(ServiceInstance instance) {
       target = instance;
+      attempt = healthOf(instance); // pick() took one of its slots for this attempt
       AtomicBoolean attemptWentOut = new AtomicBoolean();
-      ClientCall<byte[], byte[]> call = calls.apply(instance, attemptWentOut);
       wentOut = attemptWentOut;
+      ClientCall<byte[], byte[]> call = calls.apply(instance, attemptWentOut);
       out = call;
-      attempt = healthOf(instance);
-      attempt.inFlight.incrementAndGet();
       call.start(new ClientCall.Listener<>() {
         @Override
         public void onHeaders(Metadata responseHeaders) {
@@ -751,7 +780,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
               return;
             }
             ServiceInstance failed = target;
-            endAttempt(status);
+            endAttempt(status, attemptWentOut.get());
             if (status.getCode() == Status.Code.UNAVAILABLE && !attemptWentOut.get() && sent != null && !retried) {
               try {
                 ServiceInstance next = another.apply(failed);
@@ -773,7 +802,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         @Override
         public void onReady() {
           synchronized (ProxiedCall.this) {
-            if (callerWaits && out == call && call.isReady()) {
+            if (!closed && callerWaits && out == call && call.isReady()) {
               callerWaits = false;
               in.request(1);
             }
@@ -789,17 +818,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
     }
 
-    /** Under this: the current attempt ended with {@code status}, once. */
-    private void endAttempt(Status status) {
+    /** Under this: the current attempt ended with {@code status} ({@code reached}: its headers went out), once. */
+    private void endAttempt(Status status, boolean reached) {
       if (attempt != null) {
         attempt.inFlight.decrementAndGet();
-        attempt.ended(target, status);
+        attempt.ended(target, status, reached);
         attempt = null;
       }
     }
 
     /** Under this: the call ended for the caller, once. */
     private void finish(Status status) {
+      if (closed) {
+        return;
+      }
       closed = true;
       open.remove(this);
       carried.decrementAndGet();
@@ -809,7 +841,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
     /** Under this: answers the caller with {@code status} and ends the call. */
     private void end(Status status, Metadata trailers) {
-      endAttempt(status);
+      endAttempt(status, wentOut != null && wentOut.get());
       finish(status);
       try {
         in.close(status, trailers);
@@ -819,22 +851,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
 
     /** The proxy is closing: the instance's call is cancelled and the caller told to call again. */
-    void abort(Status status) {
-      ClientCall<byte[], byte[]> current;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        current = out;
-        endAttempt(Status.CANCELLED); // says nothing of the instance
-        finish(status);
-        try {
-          in.close(status, new Metadata());
-        } catch (IllegalStateException e) {
-          // ended meanwhile
-        }
+    synchronized void abort(Status status) {
+      if (closed) {
+        return;
       }
-      current.cancel("broker " + brokerId + " is shutting down", null);
+      endAttempt(Status.CANCELLED, true); // says nothing of the instance
+      finish(status);
+      try {
+        in.close(status, new Metadata());
+      } catch (IllegalStateException e) {
+        // ended meanwhile
+      }
+      if (out != null) {
+        out.cancel("broker " + brokerId + " is shutting down", null);
+      }
     }
 
     private static Metadata copy(Metadata headers) {
@@ -845,7 +875,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
     @Override
     public synchronized String toString() {
-      return "ProxiedCall{" + in.getMethodDescriptor().getFullMethodName() + " -> " + target.service() + "/" + target.id() + "}";
+      return "ProxiedCall{" + in.getMethodDescriptor().getFullMethodName() + " -> " + (target == null ? "-" : target.service() + "/"
+          + target.id()) + "}";
     }
   }
 }
