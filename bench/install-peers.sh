@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the systems the benchmarks compare Link Bridge with, from Debian's packages: etcd 3.4
-# (server and client) and ZooKeeper 3.8 for the registry benchmarks; with --nginx, nginx for the
-# proxy benchmark (ProxyBenchmark). Nothing is started as a service: each benchmark starts its own
+# (server and client) and ZooKeeper 3.8 for the registry benchmarks; with --proxies, nginx and
+# HAProxy for the proxy benchmark (ProxyBenchmark). Nothing is started as a service: each benchmark starts its own
 # servers on loopback in a scratch directory.
 set -euo pipefail
-want_nginx=0
-[ "${1:-}" = "--nginx" ] && want_nginx=1
+want_proxies=0
+[ "${1:-}" = "--proxies" ] && want_proxies=1
 packages=()
 command -v etcd >/dev/null && [ -f /usr/share/java/zookeeper.jar ] || packages+=(etcd-server etcd-client zookeeper)
-[ "$want_nginx" = 1 ] && ! command -v nginx >/dev/null && packages+=(nginx)
+if [ "$want_proxies" = 1 ]; then
+  command -v nginx >/dev/null || packages+=(nginx)
+  command -v haproxy >/dev/null || packages+=(haproxy)
+fi
 if [ "${#packages[@]}" -eq 0 ]; then
   echo "already installed"; exit 0
 fi
@@ -17,9 +20,11 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 # --no-install-recommends keeps the zookeeper package from starting a system-wide server.
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-for s in etcd zookeeper nginx; do $SUDO systemctl stop "$s" >/dev/null 2>&1 || true; done
+for s in etcd zookeeper nginx haproxy; do $SUDO systemctl stop "$s" >/dev/null 2>&1 || true; done
 pkill -x etcd >/dev/null 2>&1 || true
 pkill -x nginx >/dev/null 2>&1 || true
+pkill -x haproxy >/dev/null 2>&1 || true
 command -v etcd >/dev/null && echo "installed: $(etcd --version | head -1); zookeeper $(dpkg-query -W -f='${Version}' zookeeper)"
 command -v nginx >/dev/null && echo "nginx: $(nginx -v 2>&1)"
+command -v haproxy >/dev/null && echo "haproxy: $(haproxy -v | head -1)"
 true

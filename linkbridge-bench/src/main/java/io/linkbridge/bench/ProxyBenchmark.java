@@ -34,16 +34,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The broker's proxy against calling the instance directly and through nginx {@code grpc_pass}, in
- * one run on one machine: three broker processes on loopback, one instance ({@link EchoServerMain})
- * in a process of its own registered by an agent, nginx (Debian's package, {@code bench/install-peers.sh
- * --nginx}) with 2 workers, and the load generator in this JVM. Per target and run: the latency of
- * unary calls one at a time (p50, p99), unary throughput with {@code --concurrency} calls in flight,
- * and server-streaming throughput (4 streams of 1 KiB messages). Targets are measured in a rotating
- * order; the table gives medians over the runs, and ratios against the direct calls and nginx.
+ * The broker's proxy against calling the instance directly, through nginx {@code grpc_pass} and
+ * through HAProxy, in one run on one machine: three broker processes on loopback, one instance
+ * ({@link EchoServerMain}) in a process of its own registered by an agent, nginx with 2 workers and
+ * HAProxy with 2 threads (Debian's packages, {@code bench/install-peers.sh --proxies}), and the load
+ * generator in this JVM. Per target and run: the latency of
+ * unary calls one at a time (p50, p99; the paths take turns every {@code --latency-block} calls), unary throughput with
+ * {@code --concurrency} calls in flight, and server-streaming throughput (4 streams of 1 KiB
+ * messages), the throughputs one path after the other in a rotating order. The table gives medians
+ * over the runs, and ratios against the direct calls and the other proxies.
  *
  * <pre>
- * bench/install-peers.sh --nginx
+ * bench/install-peers.sh --proxies
  * mvn -B -q -DskipTests install
  * mvn -B -q -pl linkbridge-bench exec:java -Dexec.mainClass=io.linkbridge.bench.ProxyBenchmark -Dexec.args="--runs 3 --seconds 10"
  * </pre>
@@ -59,18 +61,23 @@ public final class ProxyBenchmark {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = BenchSupport.options(args, Map.of("--runs", "3", "--seconds", "10", "--concurrency", "32",
-        "--latency-calls", "3000", "--warmup", "10"));
+        "--latency-calls", "3000", "--latency-block", "50", "--warmup", "10"));
     int runs = Integer.parseInt(opts.get("--runs"));
     int seconds = Integer.parseInt(opts.get("--seconds"));
     int concurrency = Integer.parseInt(opts.get("--concurrency"));
     int latencyCalls = Integer.parseInt(opts.get("--latency-calls"));
+    int latencyBlock = Integer.parseInt(opts.get("--latency-block"));
     int warmup = Integer.parseInt(opts.get("--warmup"));
     Path root = BenchSupport.scratch(opts, "linkbridge-proxy");
-    boolean haveNginx = new ProcessBuilder("sh", "-c", "command -v nginx").start().waitFor() == 0;
-    System.out.printf("workload: unary %d-byte calls (one at a time for latency, %d in flight for throughput, %d s), 4 server streams of"
-        + " %d-byte messages (%d s); 3 broker processes, the instance in its own process, nginx %s; %d runs; %s, %d cores%n", PAYLOAD,
-        concurrency, seconds, STREAM_MESSAGE, seconds, haveNginx ? "with 2 workers" : "NOT INSTALLED (run bench/install-peers.sh --nginx)",
-        runs, BenchSupport.cpuModel(), Runtime.getRuntime().availableProcessors());
+    boolean haveNginx = installed("nginx");
+    boolean haveHaproxy = installed("haproxy");
+    System.out.printf("workload: unary %d-byte calls (one at a time for latency, the paths taking turns every %d calls, %d in flight for throughput, %d s), 4 server streams of"
+        + " %d-byte messages (%d s); 3 broker processes, the instance in its own process, nginx %s, HAProxy %s; %d runs; %s, %d cores%n",
+        PAYLOAD, latencyBlock, concurrency, seconds, STREAM_MESSAGE, seconds, haveNginx ? "with 2 workers" : "NOT INSTALLED",
+        haveHaproxy ? "with 2 threads" : "NOT INSTALLED", runs, BenchSupport.cpuModel(), Runtime.getRuntime().availableProcessors());
+    if (!haveNginx || !haveHaproxy) {
+      System.out.println("(bench/install-peers.sh --proxies installs nginx and HAProxy from Debian's packages)");
+    }
 
     List<Peer> peers = new ArrayList<>();
     List<String> apis = new ArrayList<>();
@@ -83,6 +90,7 @@ public final class ProxyBenchmark {
     int instancePort = Ports.free();
     Process instance = null;
     Process nginx = null;
+    Process haproxy = null;
     Agent agent = null;
     try {
       for (int i = 0; i < 3; i++) {
@@ -107,18 +115,37 @@ public final class ProxyBenchmark {
         nginx = startNginx(root.resolve("nginx"), nginxPort, instancePort);
         targets.put("nginx grpc_pass", "127.0.0.1:" + nginxPort);
       }
+      if (haveHaproxy) {
+        int haproxyPort = Ports.free();
+        haproxy = startHaproxy(root.resolve("haproxy"), haproxyPort, instancePort);
+        targets.put("HAProxy h2", "127.0.0.1:" + haproxyPort);
+      }
       Map<String, List<Result>> results = new LinkedHashMap<>();
       targets.keySet().forEach(t -> results.put(t, new ArrayList<>()));
       List<String> names = new ArrayList<>(targets.keySet());
-      for (int run = 0; run < runs + 1; run++) { // run 0 warms every path up and is not counted
-        for (int k = 0; k < names.size(); k++) {
-          String name = names.get((k + run) % names.size());
-          Result r = measure(targets.get(name), run == 0 ? warmup : seconds, latencyCalls, concurrency);
-          if (run > 0) {
-            results.get(name).add(r);
-            System.out.printf("run %d %-16s p50 %6.0f µs  p99 %6.0f µs  %8.0f calls/s  %9.0f msgs/s%n", run, name, r.p50(), r.p99(),
-                r.callsPerSecond(), r.messagesPerSecond());
+      Map<String, ManagedChannel> channels = new LinkedHashMap<>();
+      targets.forEach((name, address) -> channels.put(name, channel(address)));
+      try {
+        for (int run = 0; run < runs + 1; run++) { // run 0 warms every path up and is not counted
+          Map<String, long[]> latencies = interleavedLatencies(channels, latencyCalls, latencyBlock);
+          for (int k = 0; k < names.size(); k++) {
+            String name = names.get((k + run) % names.size());
+            ManagedChannel channel = channels.get(name);
+            int s = run == 0 ? warmup : seconds;
+            double calls = unaryThroughput(channel, new byte[PAYLOAD], concurrency, s);
+            double messages = streamThroughput(channel, 4, s);
+            long[] micros = latencies.get(name);
+            Result r = new Result(micros[micros.length / 2], micros[(int) (micros.length * 0.99)], calls, messages);
+            if (run > 0) {
+              results.get(name).add(r);
+              System.out.printf("run %d %-16s p50 %6.0f µs  p99 %6.0f µs  %8.0f calls/s  %9.0f msgs/s%n", run, name, r.p50(), r.p99(),
+                  r.callsPerSecond(), r.messagesPerSecond());
+            }
           }
+        }
+      } finally {
+        for (ManagedChannel c : channels.values()) {
+          c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
       }
       report(results, runs);
@@ -126,9 +153,11 @@ public final class ProxyBenchmark {
       if (agent != null) {
         agent.close();
       }
-      if (nginx != null) {
-        nginx.destroy();
-        nginx.waitFor(10, TimeUnit.SECONDS);
+      for (Process p : Arrays.asList(nginx, haproxy)) {
+        if (p != null) {
+          p.destroy();
+          p.waitFor(10, TimeUnit.SECONDS);
+        }
       }
       if (instance != null) {
         instance.destroyForcibly();
@@ -157,6 +186,37 @@ public final class ProxyBenchmark {
         """.formatted(dir, port, instancePort));
     Process p = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("logs/stdout.log").toFile()).start();
+    return awaitListening(p, port, "nginx", dir.resolve("logs"));
+  }
+
+  /** HAProxy in front of the instance, HTTP/2 in cleartext on both sides (how it carries gRPC), 2 threads as nginx has 2 workers. */
+  private static Process startHaproxy(Path dir, int port, int instancePort) throws Exception {
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("haproxy.cfg"), """
+        global
+          nbthread 2
+          maxconn 4096
+        defaults
+          mode http
+          timeout connect 5s
+          timeout client 60s
+          timeout server 60s
+        frontend grpc
+          bind 127.0.0.1:%1$d proto h2
+          default_backend echo
+        backend echo
+          server echo 127.0.0.1:%2$d proto h2
+        """.formatted(port, instancePort));
+    Process p = new ProcessBuilder("haproxy", "-db", "-f", dir.resolve("haproxy.cfg").toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+    return awaitListening(p, port, "haproxy", dir.resolve("haproxy.log"));
+  }
+
+  private static boolean installed(String command) throws Exception {
+    return new ProcessBuilder("sh", "-c", "command -v " + command).start().waitFor() == 0;
+  }
+
+  private static Process awaitListening(Process p, int port, String name, Path logs) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
       try (Socket s = new Socket()) {
@@ -169,27 +229,36 @@ public final class ProxyBenchmark {
         TimeUnit.MILLISECONDS.sleep(50);
       }
     }
-    throw new IllegalStateException("nginx did not start; see " + dir.resolve("logs"));
+    p.destroyForcibly();
+    throw new IllegalStateException(name + " did not start; see " + logs);
   }
 
-  private static Result measure(String target, int seconds, int latencyCalls, int concurrency) throws Exception {
+  private static ManagedChannel channel(String target) {
     String[] hp = target.split(":");
-    ManagedChannel channel = NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().directExecutor().build();
-    try {
-      byte[] payload = new byte[PAYLOAD];
-      long[] micros = new long[latencyCalls];
-      for (int i = 0; i < latencyCalls; i++) {
-        long t0 = System.nanoTime();
-        ClientCalls.blockingUnaryCall(channel, EchoServerMain.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), payload);
-        micros[i] = (System.nanoTime() - t0) / 1_000;
+    return NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().directExecutor().build();
+  }
+
+  /**
+   * {@code calls} unary calls one at a time to each path, the paths taking turns every {@code block}
+   * calls, so that every path sees the same stretches of a noisy machine (with a block of 1 each call
+   * finds its proxy idle since the other paths' calls); returns each path's latencies in µs, sorted.
+   */
+  private static Map<String, long[]> interleavedLatencies(Map<String, ManagedChannel> channels, int calls, int block) {
+    byte[] payload = new byte[PAYLOAD];
+    Map<String, long[]> micros = new LinkedHashMap<>();
+    channels.keySet().forEach(name -> micros.put(name, new long[calls]));
+    for (int start = 0; start < calls; start += block) {
+      for (Map.Entry<String, ManagedChannel> e : channels.entrySet()) {
+        for (int i = start; i < Math.min(calls, start + block); i++) {
+          long t0 = System.nanoTime();
+          ClientCalls.blockingUnaryCall(e.getValue(), EchoServerMain.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+              payload);
+          micros.get(e.getKey())[i] = (System.nanoTime() - t0) / 1_000;
+        }
       }
-      Arrays.sort(micros);
-      double calls = unaryThroughput(channel, payload, concurrency, seconds);
-      double messages = streamThroughput(channel, 4, seconds);
-      return new Result(micros[latencyCalls / 2], micros[(int) (latencyCalls * 0.99)], calls, messages);
-    } finally {
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+    micros.values().forEach(Arrays::sort);
+    return micros;
   }
 
   /** {@code concurrency} unary calls kept in flight for {@code seconds}; returns calls/s. */
@@ -264,6 +333,11 @@ public final class ProxyBenchmark {
     return rate;
   }
 
+  /** {@code value} against each peer's ("-" for one not measured). */
+  private static String ratios(double value, List<Result> peers, java.util.function.ToDoubleFunction<Result> of) {
+    return String.join(", ", peers.stream().map(p -> p == null ? "-" : String.format("%.2fx", value / of.applyAsDouble(p))).toList());
+  }
+
   private static void report(Map<String, List<Result>> results, int runs) {
     Map<String, Result> median = new LinkedHashMap<>();
     results.forEach((name, rs) -> median.put(name, new Result(
@@ -273,13 +347,13 @@ public final class ProxyBenchmark {
         BenchSupport.median(rs.stream().mapToDouble(Result::messagesPerSecond).toArray()))));
     Result direct = median.get("direct");
     System.out.println();
-    System.out.println("| path | unary p50 | unary p99 | p50 vs direct | unary calls/s | streamed msgs/s | calls/s vs nginx | msgs/s vs nginx |");
+    System.out.println("| path | unary p50 | unary p99 | p50 vs direct | unary calls/s | streamed msgs/s | calls/s vs nginx, HAProxy"
+        + " | msgs/s vs nginx, HAProxy |");
     System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
-    Result nginx = median.get("nginx grpc_pass");
+    List<Result> peers = Arrays.asList(median.get("nginx grpc_pass"), median.get("HAProxy h2"));
     median.forEach((name, r) -> System.out.printf("| %s | %.0f µs | %.0f µs | %.2fx | %.0f | %.0f | %s | %s |%n", name, r.p50(), r.p99(),
-        r.p50() / direct.p50(), r.callsPerSecond(), r.messagesPerSecond(),
-        nginx == null ? "-" : String.format("%.2fx", r.callsPerSecond() / nginx.callsPerSecond()),
-        nginx == null ? "-" : String.format("%.2fx", r.messagesPerSecond() / nginx.messagesPerSecond())));
+        r.p50() / direct.p50(), r.callsPerSecond(), r.messagesPerSecond(), ratios(r.callsPerSecond(), peers, Result::callsPerSecond),
+        ratios(r.messagesPerSecond(), peers, Result::messagesPerSecond)));
     System.out.println("(medians of " + runs + " runs)");
   }
 }

@@ -16,7 +16,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * {@code grpc.health.v1.Health} service and server reflection, so stock tools (grpcurl,
  * grpc_health_probe) can talk to it; any other call goes through the {@link ServiceProxy} to an
  * instance of the service that serves it.
+ *
+ * <p>Threads: the broker's own services run on a pool of their own ({@code linkbridge-api-<broker>}),
+ * as their calls may wait (a registration waits for its commit). Proxied calls run on the transport's
+ * threads: their callbacks only pass bytes on and never wait, and a hop to another thread per
+ * callback and direction would cost more than the proxying itself (docs/benchmarks.md).
  */
 public final class BrokerServer implements BrokerTransport {
   private static final Logger log = LoggerFactory.getLogger(BrokerServer.class);
@@ -42,21 +50,36 @@ public final class BrokerServer implements BrokerTransport {
   private final Server server;
   private final HealthStatusManager health;
   private final ServiceProxy proxy;
+  private final ExecutorService ownCalls;
+  private final EventLoops loops;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy, ExecutorService ownCalls,
+      EventLoops loops) {
     this.context = context;
     this.server = server;
     this.health = health;
     this.proxy = proxy;
+    this.ownCalls = ownCalls;
+    this.loops = loops;
   }
 
   /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
   public static BrokerServer start(BrokerContext context) {
     HealthStatusManager health = new HealthStatusManager();
     AgentEndpoint agents = new AgentEndpoint(context.agents());
-    ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness(), context.proxy());
+    EventLoops loops = new EventLoops(context.brokerId(), Runtime.getRuntime().availableProcessors());
+    ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness(), context.proxy(), loops);
+    ExecutorService ownCalls = ownCallsPool(context.brokerId());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
+        .bossEventLoopGroup(loops.boss()).workerEventLoopGroup(loops.workers()).channelType(loops.serverChannelType())
+        .directExecutor() // method lookup, and then the proxied calls (see the class comment)
+        .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+          @Override
+          public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call, io.grpc.Metadata headers) {
+            return ServiceProxy.isProxied(call.getMethodDescriptor()) ? null : ownCalls;
+          }
+        })
         .flowControlWindow(ServiceProxy.FLOW_CONTROL_WINDOW) // what a proxied call may hold of what its caller sends
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
         .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -72,6 +95,8 @@ public final class BrokerServer implements BrokerTransport {
       server.start();
     } catch (IOException e) {
       proxy.close();
+      ownCalls.shutdownNow();
+      loops.shutdown();
       throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
           + "; pick a free address or stop the process using it", e);
     }
@@ -84,7 +109,17 @@ public final class BrokerServer implements BrokerTransport {
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, proxy);
+    return new BrokerServer(context, server, health, proxy, ownCalls, loops);
+  }
+
+  /** Threads made as calls need them and ended after a minute idle, as grpc-java's own default executor does. */
+  private static ExecutorService ownCallsPool(String brokerId) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "linkbridge-api-" + brokerId + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /** grpcui, Postman, Evans and older grpcurl speak only the v1alpha reflection protocol, deprecated in grpc-java. */
@@ -112,6 +147,9 @@ public final class BrokerServer implements BrokerTransport {
       server.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      ownCalls.shutdown(); // after the cancelled calls' last callbacks ran there
+      loops.shutdown();
     }
   }
 

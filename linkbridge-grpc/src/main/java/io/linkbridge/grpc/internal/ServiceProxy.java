@@ -5,7 +5,9 @@ import io.grpc.ClientCall;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.Drainable;
 import io.grpc.HandlerRegistry;
+import io.grpc.KnownLength;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -25,6 +27,7 @@ import io.linkbridge.spi.Readiness;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,6 +47,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,8 +68,10 @@ import org.slf4j.LoggerFactory;
  * aside for a while (outlier ejection), unless every instance is. Counts and latencies per gRPC
  * service: {@link #stats()}. On close, open calls end UNAVAILABLE ("call again").
  *
- * <p>One channel per instance address, closed (letting its calls finish) once no instance of the
- * registry has that address any more. Thread-safe; each proxied call serializes its own callbacks.
+ * <p>Threads: a call runs on the network thread of its caller's connection, and goes out on that
+ * thread's own connection to the instance ({@link EventLoops}): one channel per instance address and
+ * network thread, made when first needed and closed (letting its calls finish) once no instance of
+ * the registry has that address any more. Thread-safe; each proxied call serializes its own callbacks.
  */
 final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServiceProxy.class);
@@ -94,21 +100,52 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   static final int FLOW_CONTROL_WINDOW = 1 << 20;
   /** An ejection lasts ejectionTime times how many times in a row the instance was ejected, up to this. */
   private static final int MAX_EJECTION_FACTOR = 10;
+  /**
+   * Messages as bytes, copied once each way: read at their known length (not through
+   * {@code readAllBytes}, which allocates 16 KiB per message), and written by draining the array into
+   * the transport's buffer.
+   */
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
+      return new DrainableBytes(value);
     }
 
     @Override
     public byte[] parse(InputStream stream) {
       try {
-        return stream.readAllBytes();
+        if (!(stream instanceof KnownLength)) {
+          return stream.readAllBytes(); // a decompressing stream: its length is not known before
+        }
+        byte[] message = stream.readNBytes(stream.available());
+        int next = stream.read();
+        if (next == -1) {
+          return message;
+        }
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(); // it had more after all
+        all.write(message);
+        all.write(next);
+        stream.transferTo(all);
+        return all.toByteArray();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
     }
   };
+
+  private static final class DrainableBytes extends ByteArrayInputStream implements Drainable, KnownLength {
+    DrainableBytes(byte[] bytes) {
+      super(bytes);
+    }
+
+    @Override
+    public int drainTo(OutputStream target) throws IOException {
+      int n = count - pos;
+      target.write(buf, pos, n);
+      pos = count;
+      return n;
+    }
+  }
 
   /** The instances taking calls for each gRPC service, at one registry revision. */
   private record Routes(long revision, Map<String, List<ServiceInstance>> byGrpcService) {
@@ -127,7 +164,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final Registry registry;
   private final Readiness readiness;
   private final ProxyConfig config;
-  private final Map<HostAndPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final EventLoops loops;
+  private final Map<HostAndPort, AddressChannels> channels = new ConcurrentHashMap<>();
   /** The choosing state of each route (gRPC service, and the Link Bridge service when named). */
   private final Map<String, Chooser> choosers = new ConcurrentHashMap<>();
   /** Calls in flight and failures in a row of each instance ({@code service/id}). */
@@ -141,8 +179,9 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private volatile Routes routes = new Routes(-1, Map.of());
   private volatile boolean closed;
 
-  ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config) {
+  ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config, EventLoops loops) {
     this.brokerId = brokerId;
+    this.loops = loops;
     this.registry = registry;
     this.readiness = readiness;
     this.config = config;
@@ -153,6 +192,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     });
     reconciler.scheduleWithFixedDelay(this::reconcile, RECONCILE_SECONDS, RECONCILE_SECONDS, TimeUnit.SECONDS);
     this.subscription = registry.subscribe(this::onChange);
+  }
+
+  /** Whether {@code method} is one this proxy carries (its messages are bytes), not one of the broker's own. */
+  static boolean isProxied(MethodDescriptor<?, ?> method) {
+    return method.getRequestMarshaller() == BYTES;
   }
 
   @Override
@@ -547,17 +591,60 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /**
-   * The pooled channel to an instance's address, with a fixed flow-control window. No keepalive: servers refuse pings more often than
-   * every 5 minutes by default and would end the connection (the calls' deadlines and the instances'
-   * removal from the registry find dead instances instead).
+   * The channel to an instance's address on the calling network thread. No keepalive: servers refuse
+   * pings more often than every 5 minutes by default and would end the connection (the calls'
+   * deadlines and the instances' removal from the registry find dead instances instead).
    */
   private ManagedChannel channelTo(ServiceInstance instance) {
     if (closed) {
       throw new IllegalStateException("the proxy of broker " + brokerId + " is closed");
     }
-    HostAndPort address = new HostAndPort(instance.host(), instance.port());
-    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forAddress(a.host(), a.port()).usePlaintext().directExecutor()
-        .flowControlWindow(FLOW_CONTROL_WINDOW).build());
+    int loop = loops.current();
+    if (loop < 0) { // not on a network thread (none of the proxy's callbacks runs elsewhere): any will do
+      loop = java.util.concurrent.ThreadLocalRandom.current().nextInt(loops.size());
+    }
+    return channels.computeIfAbsent(new HostAndPort(instance.host(), instance.port()), AddressChannels::new).on(loop);
+  }
+
+  /** The channels to one address, one per network thread, each made when a call on its thread first needs it. */
+  private final class AddressChannels {
+    private final HostAndPort address;
+    private final AtomicReferenceArray<ManagedChannel> byLoop = new AtomicReferenceArray<>(loops.size());
+
+    AddressChannels(HostAndPort address) {
+      this.address = address;
+    }
+
+    ManagedChannel on(int loop) {
+      ManagedChannel c = byLoop.get(loop);
+      if (c != null) {
+        return c;
+      }
+      ManagedChannel made = NettyChannelBuilder.forAddress(address.host(), address.port()).eventLoopGroup(loops.loop(loop))
+          .channelType(loops.clientChannelType()).usePlaintext().directExecutor().flowControlWindow(FLOW_CONTROL_WINDOW).build();
+      if (!byLoop.compareAndSet(loop, null, made)) {
+        made.shutdownNow();
+        return byLoop.get(loop);
+      }
+      if (closed) { // close() may have passed this address already
+        made.shutdownNow();
+      }
+      return made;
+    }
+
+    /** {@code now}: cancels their calls; else lets them finish. */
+    void shutdown(boolean now) {
+      for (int i = 0; i < byLoop.length(); i++) {
+        ManagedChannel c = byLoop.get(i);
+        if (c != null) {
+          if (now) {
+            c.shutdownNow();
+          } else {
+            c.shutdown();
+          }
+        }
+      }
+    }
   }
 
   /** On the apply thread: after a change of instances, the channels are looked over soon, off this thread. */
@@ -584,9 +671,9 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     health.entrySet().removeIf(e -> !instances.contains(e.getKey()) && e.getValue().inFlight.get() == 0);
     for (HostAndPort address : List.copyOf(channels.keySet())) {
       if (!used.contains(address)) {
-        ManagedChannel c = channels.remove(address);
+        AddressChannels c = channels.remove(address);
         if (c != null) {
-          c.shutdown();
+          c.shutdown(false);
         }
       }
     }
@@ -610,9 +697,9 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
     }
     for (HostAndPort address : List.copyOf(channels.keySet())) {
-      ManagedChannel c = channels.remove(address);
+      AddressChannels c = channels.remove(address);
       if (c != null) {
-        c.shutdownNow();
+        c.shutdown(true);
       }
     }
   }
