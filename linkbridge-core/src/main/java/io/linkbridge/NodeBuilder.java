@@ -90,6 +90,7 @@ public final class NodeBuilder {
   private int maxInstancesPerAgent = DEFAULT_MAX_INSTANCES_PER_AGENT;
   private int maxPendingWrites = DEFAULT_MAX_PENDING_WRITES;
   private ProxyConfig proxy = ProxyConfig.DEFAULT;
+  private HostAndPort proxyAddress;
 
   NodeBuilder() {}
 
@@ -295,6 +296,17 @@ public final class NodeBuilder {
     return this;
   }
 
+  /**
+   * A {@code host:port} of its own for the proxy (docs/proxy.md), beside {@link #address}: every call
+   * there goes to an instance of the service that serves it, so a service's callers can point at a
+   * broker as if it were the service; {@code grpc.health.v1.Health} there answers for the services
+   * the broker routes to. Unset (the default): the proxy takes calls on {@link #address} only.
+   */
+  public NodeBuilder proxyAddress(String hostPort) {
+    this.proxyAddress = HostAndPort.parse("proxyAddress", hostPort);
+    return this;
+  }
+
   /** How the broker proxies gRPC calls to instances: limits, balancing, outlier ejection (docs/proxy.md). */
   public NodeBuilder proxy(ProxyConfig proxy) {
     this.proxy = Objects.requireNonNull(proxy, "proxy");
@@ -354,6 +366,14 @@ public final class NodeBuilder {
     if (dataDir == null) {
       throw new IllegalStateException("dataDir is not set: call dataDir(path) before start()");
     }
+    if (proxyAddress != null && address == null) {
+      throw new IllegalStateException("proxyAddress " + proxyAddress + " needs address too: the proxy port is served beside the broker API;"
+          + " call address(\"host:port\") as well");
+    }
+    if (proxyAddress != null && (proxyAddress.equals(address) || proxyAddress.equals(raftAddress))) {
+      throw new IllegalStateException("proxyAddress " + proxyAddress + " must differ from address (" + address + ") and raftAddress ("
+          + raftAddress + "): give the proxy a port of its own, or leave proxyAddress unset to proxy on address");
+    }
     if (electionTimeout.compareTo(heartbeatInterval) <= 0) {
       throw new IllegalStateException("electionTimeout must be > heartbeatInterval (" + Durations.format(heartbeatInterval) + "), was "
           + Durations.format(electionTimeout));
@@ -388,7 +408,7 @@ public final class NodeBuilder {
     NodeSettings settings = new NodeSettings(id, address, raftAddress, dataDir, members, clusterId, electionTimeout, heartbeatInterval, writeTimeout,
         agentTimeoutOrDefault, maxClients, clientTimeout,
         snapshots, segmentSize, maxEntrySize, discardDamagedState, consistencyCheckInterval, pingOrDefault, shutdown, maxWatchesPerClient,
-        maxInstancesPerAgent, maxPendingWrites, proxy, consensus, transport);
+        maxInstancesPerAgent, maxPendingWrites, proxy, proxyAddress, consensus, transport);
     return DefaultNode.start(settings);
   }
 
@@ -427,7 +447,8 @@ public final class NodeBuilder {
         + ", writeTimeout=" + Durations.format(writeTimeout) + ", agentTimeout=" + (agentTimeout == null ? "default" : Durations.format(agentTimeout)) + ", maxClients=" + maxClients + ", clientTimeout=" + Durations.format(clientTimeout) + ", snapshots=" + snapshots + ", logSegmentSize=" + segmentSize
         + ", maxEntrySize=" + maxEntrySize + ", agentPingInterval=" + (agentPingInterval == null ? "default" : Durations.format(agentPingInterval))
         + ", shutdown=" + shutdown + ", maxWatchesPerClient=" + maxWatchesPerClient + ", maxInstancesPerAgent=" + maxInstancesPerAgent
-        + ", maxPendingWrites=" + maxPendingWrites + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
+        + ", maxPendingWrites=" + maxPendingWrites + ", proxy=" + proxy + (proxyAddress == null ? "" : ", proxyAddress=" + proxyAddress)
+        + ", consensus=" + (consensus == null ? "ServiceLoader" : consensus.name())
         + ", transport=" + (transport == null ? "ServiceLoader" : transport.name()) + "}";
   }
 }

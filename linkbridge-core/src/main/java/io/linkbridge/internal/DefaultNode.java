@@ -230,7 +230,7 @@ public final class DefaultNode implements Node {
     }
     if (transportProvider != null) {
       transport = transportProvider.start(new BrokerContext(id(), settings.address(), registry, clients, readiness, watchHub, agentSessions,
-          settings.proxy()));
+          settings.proxy(), settings.proxyAddress()));
     }
     long beat = brokerCheckInterval(settings.agentTimeout()).toMillis();
     long ping = settings.agentPingInterval().toMillis();

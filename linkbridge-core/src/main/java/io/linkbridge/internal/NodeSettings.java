@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** The checked settings of one node, as the builder hands them over. A null provider means ServiceLoader. */
+/**
+ * The checked settings of one node, as the builder hands them over. A null provider means
+ * ServiceLoader; a null {@code address} or {@code proxyAddress}, none.
+ */
 public record NodeSettings(
     String id,
     HostAndPort address,
@@ -36,5 +39,6 @@ public record NodeSettings(
     int maxInstancesPerAgent,
     int maxPendingWrites,
     ProxyConfig proxy,
+    HostAndPort proxyAddress,
     ConsensusProvider consensus,
     TransportProvider transport) {}

@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param watches the broker's watch hub: a transport's watch streams open there
  * @param agents the broker's agent sessions: a transport's agent streams open there
  * @param proxy how the transport proxies gRPC calls to instances, if it does
+ * @param proxyAddress an address of the proxy's own to bind as well, where every call is proxied;
+ *     null: none
  */
 public record BrokerContext(String brokerId, HostAndPort address, Registry registry, ClientSessions clients, Readiness readiness,
-    Watches watches, AgentSessions agents, ProxyConfig proxy) {
+    Watches watches, AgentSessions agents, ProxyConfig proxy, HostAndPort proxyAddress) {
   public BrokerContext {
     Objects.requireNonNull(brokerId, "brokerId");
     Objects.requireNonNull(address, "address");

@@ -1,11 +1,15 @@
 package io.linkbridge.grpc.internal;
 
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.ProxyStats;
 import io.linkbridge.grpc.v1.AgentServiceGrpc;
@@ -16,6 +20,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * A broker's gRPC server: {@code linkbridge.v1.DiscoveryService} and {@code AgentService}, the standard
  * {@code grpc.health.v1.Health} service and server reflection, so stock tools (grpcurl,
  * grpc_health_probe) can talk to it; any other call goes through the {@link ServiceProxy} to an
- * instance of the service that serves it.
+ * instance of the service that serves it. With a proxy address, a second server there proxies every
+ * call, and answers {@code grpc.health.v1.Health} for the routed services ({@link ProxyHealth}).
  *
  * <p>Threads: the broker's own services run on a pool of their own ({@code linkbridge-api-<broker>}),
  * as their calls may wait (a registration waits for its commit). Proxied calls run on the transport's
@@ -50,39 +56,36 @@ public final class BrokerServer implements BrokerTransport {
   private final Server server;
   private final HealthStatusManager health;
   private final ServiceProxy proxy;
+  /** The dedicated proxy port's server and health, when the context names a proxy address; else null. */
+  private final Server proxyServer;
+  private final ProxyHealth proxyHealth;
   private final ExecutorService ownCalls;
   private final EventLoops loops;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy, ExecutorService ownCalls,
-      EventLoops loops) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy, Server proxyServer,
+      ProxyHealth proxyHealth, ExecutorService ownCalls, EventLoops loops) {
     this.context = context;
     this.server = server;
     this.health = health;
     this.proxy = proxy;
+    this.proxyServer = proxyServer;
+    this.proxyHealth = proxyHealth;
     this.ownCalls = ownCalls;
     this.loops = loops;
   }
 
-  /** Binds the context's address and serves; throws {@link LinkBridgeException} naming the address. */
+  /**
+   * Binds the context's address (and its proxy address, when set) and serves; throws
+   * {@link LinkBridgeException} naming the address that could not be bound.
+   */
   public static BrokerServer start(BrokerContext context) {
     HealthStatusManager health = new HealthStatusManager();
     AgentEndpoint agents = new AgentEndpoint(context.agents());
     EventLoops loops = new EventLoops(context.brokerId(), Runtime.getRuntime().availableProcessors());
     ServiceProxy proxy = new ServiceProxy(context.brokerId(), context.registry(), context.readiness(), context.proxy(), loops);
     ExecutorService ownCalls = ownCallsPool(context.brokerId());
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(context.address().host(), context.address().port()))
-        .bossEventLoopGroup(loops.boss()).workerEventLoopGroup(loops.workers()).channelType(loops.serverChannelType())
-        .directExecutor() // method lookup, and then the proxied calls (see the class comment)
-        .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
-          @Override
-          public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call, io.grpc.Metadata headers) {
-            return ServiceProxy.isProxied(call.getMethodDescriptor()) ? null : ownCalls;
-          }
-        })
-        .flowControlWindow(ServiceProxy.FLOW_CONTROL_WINDOW) // what a proxied call may hold of what its caller sends
-        .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
-        .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+    Server server = serverOn(context.address(), loops, ownCalls)
         .addService(MalformedRequestGuard.guard(ServerInterceptors.intercept(new DiscoveryEndpoint(context.registry(), context.watches()),
             new ClientSessionInterceptor(context.clients()))))
         .addService(MalformedRequestGuard.guard(agents.bindService()))
@@ -91,14 +94,30 @@ public final class BrokerServer implements BrokerTransport {
         .addService(reflectionV1Alpha())
         .fallbackHandlerRegistry(proxy)
         .build();
+    ProxyHealth proxyHealth = null;
+    Server proxyServer = null;
+    if (context.proxyAddress() != null) {
+      proxyHealth = new ProxyHealth(context.brokerId(), context.registry(), context.readiness());
+      proxyServer = serverOn(context.proxyAddress(), loops, ownCalls).addService(proxyHealth.service())
+          .fallbackHandlerRegistry(proxy.everyMethod()).build();
+    }
+    HostAndPort binding = context.address();
     try {
       server.start();
+      if (proxyServer != null) {
+        binding = context.proxyAddress();
+        proxyServer.start();
+      }
     } catch (IOException e) {
+      server.shutdownNow();
+      if (proxyHealth != null) {
+        proxyHealth.close();
+      }
       proxy.close();
       ownCalls.shutdownNow();
       loops.shutdown();
-      throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its API on " + context.address() + ": " + e.getMessage()
-          + "; pick a free address or stop the process using it", e);
+      throw new LinkBridgeException("broker " + context.brokerId() + " cannot serve its " + (binding == context.address() ? "API" : "proxy port")
+          + " on " + binding + ": " + e.getMessage() + "; pick a free address or stop the process using it", e);
     }
     Runnable followReadiness = () -> {
       ServingStatus status = context.readiness().notServing().isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
@@ -108,8 +127,25 @@ public final class BrokerServer implements BrokerTransport {
     };
     context.readiness().addListener(followReadiness); // NOT_SERVING until caught up, and after a storage failure
     followReadiness.run();
-    log.info("Broker {} serves linkbridge.v1 on {}", context.brokerId(), context.address());
-    return new BrokerServer(context, server, health, proxy, ownCalls, loops);
+    log.info("Broker {} serves linkbridge.v1 on {}{}", context.brokerId(), context.address(), proxyServer == null ? ""
+        : ", and proxies every call on " + context.proxyAddress());
+    return new BrokerServer(context, server, health, proxy, proxyServer, proxyHealth, ownCalls, loops);
+  }
+
+  /** A server on {@code address} on the broker's own threads, with the settings both of its ports share. */
+  private static NettyServerBuilder serverOn(HostAndPort address, EventLoops loops, ExecutorService ownCalls) {
+    return NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
+        .bossEventLoopGroup(loops.boss()).workerEventLoopGroup(loops.workers()).channelType(loops.serverChannelType())
+        .directExecutor() // method lookup, and then the proxied calls (see the class comment)
+        .callExecutor(new ServerCallExecutorSupplier() {
+          @Override
+          public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
+            return ServiceProxy.isProxied(call.getMethodDescriptor()) ? null : ownCalls;
+          }
+        })
+        .flowControlWindow(ServiceProxy.FLOW_CONTROL_WINDOW) // what a proxied call may hold of what its caller sends
+        .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
+        .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Threads made as calls need them and ended after a minute idle, as grpc-java's own default executor does. */
@@ -132,6 +168,9 @@ public final class BrokerServer implements BrokerTransport {
   public void shutdown() {
     stopServing();
     server.shutdown();
+    if (proxyServer != null) {
+      proxyServer.shutdown();
+    }
   }
 
   /**
@@ -143,8 +182,11 @@ public final class BrokerServer implements BrokerTransport {
     stopServing();
     proxy.close();
     server.shutdownNow();
+    if (proxyServer != null) {
+      proxyServer.shutdownNow();
+    }
     try {
-      server.awaitTermination(5, TimeUnit.SECONDS);
+      awaitTermination(Duration.ofSeconds(5));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
@@ -160,13 +202,18 @@ public final class BrokerServer implements BrokerTransport {
 
   @Override
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
-    return server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean done = server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    return proxyServer == null ? done : done && proxyServer.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
   }
 
   /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING for good. */
   private void stopServing() {
     if (stopping.compareAndSet(false, true)) {
       health.enterTerminalState();
+      if (proxyHealth != null) {
+        proxyHealth.close();
+      }
     }
   }
 

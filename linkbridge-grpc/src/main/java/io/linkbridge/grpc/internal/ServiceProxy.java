@@ -204,6 +204,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     if (OWN_SERVICE_PREFIXES.stream().anyMatch(methodName::startsWith)) {
       return null; // UNIMPLEMENTED: the broker's own services are never proxied
     }
+    return proxied(methodName);
+  }
+
+  /** For the dedicated proxy port, where the broker serves none of its own: every method is proxied. */
+  HandlerRegistry everyMethod() {
+    return new HandlerRegistry() {
+      @Override
+      public ServerMethodDefinition<?, ?> lookupMethod(String methodName, String authority) {
+        return proxied(methodName);
+      }
+    };
+  }
+
+  private ServerMethodDefinition<?, ?> proxied(String methodName) {
     MethodDescriptor<byte[], byte[]> method = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNKNOWN)
         .setFullMethodName(methodName).setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
     return ServerMethodDefinition.create(method, new Handler(method));
