@@ -4,8 +4,14 @@
 # HAProxy for the proxy benchmark (ProxyBenchmark). Nothing is started as a service: each benchmark starts its own
 # servers on loopback in a scratch directory.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin" # nginx and haproxy live in /usr/sbin on Debian
 want_proxies=0
-[ "${1:-}" = "--proxies" ] && want_proxies=1
+for arg in "$@"; do
+  case "$arg" in
+    --proxies|--nginx) want_proxies=1 ;; # --nginx: its name before HAProxy joined
+    *) echo "unknown option: $arg (options: --proxies)" >&2; exit 2 ;;
+  esac
+done
 packages=()
 command -v etcd >/dev/null && [ -f /usr/share/java/zookeeper.jar ] || packages+=(etcd-server etcd-client zookeeper)
 if [ "$want_proxies" = 1 ]; then
@@ -20,10 +26,15 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 # --no-install-recommends keeps the zookeeper package from starting a system-wide server.
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-for s in etcd zookeeper nginx haproxy; do $SUDO systemctl stop "$s" >/dev/null 2>&1 || true; done
-pkill -x etcd >/dev/null 2>&1 || true
-pkill -x nginx >/dev/null 2>&1 || true
-pkill -x haproxy >/dev/null 2>&1 || true
+# Debian starts what it installs as a system service; stop those just installed (only them: a
+# server of the same kind the machine already ran is left alone).
+for p in "${packages[@]}"; do
+  case "$p" in
+    etcd-server) s=etcd ;; etcd-client) continue ;; *) s="$p" ;;
+  esac
+  $SUDO systemctl stop "$s" >/dev/null 2>&1 || true
+  $SUDO pkill -x "$s" >/dev/null 2>&1 || true
+done
 command -v etcd >/dev/null && echo "installed: $(etcd --version | head -1); zookeeper $(dpkg-query -W -f='${Version}' zookeeper)"
 command -v nginx >/dev/null && echo "nginx: $(nginx -v 2>&1)"
 command -v haproxy >/dev/null && echo "haproxy: $(haproxy -v | head -1)"

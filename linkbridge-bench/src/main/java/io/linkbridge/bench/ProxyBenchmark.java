@@ -69,8 +69,10 @@ public final class ProxyBenchmark {
     int latencyBlock = Integer.parseInt(opts.get("--latency-block"));
     int warmup = Integer.parseInt(opts.get("--warmup"));
     Path root = BenchSupport.scratch(opts, "linkbridge-proxy");
-    boolean haveNginx = installed("nginx");
-    boolean haveHaproxy = installed("haproxy");
+    String nginxCommand = installed("nginx");
+    String haproxyCommand = installed("haproxy");
+    boolean haveNginx = nginxCommand != null;
+    boolean haveHaproxy = haproxyCommand != null;
     System.out.printf("workload: unary %d-byte calls (one at a time for latency, the paths taking turns every %d calls, %d in flight for throughput, %d s), 4 server streams of"
         + " %d-byte messages (%d s); 3 broker processes, the instance in its own process, nginx %s, HAProxy %s; %d runs; %s, %d cores%n",
         PAYLOAD, latencyBlock, concurrency, seconds, STREAM_MESSAGE, seconds, haveNginx ? "with 2 workers" : "NOT INSTALLED",
@@ -112,12 +114,12 @@ public final class ProxyBenchmark {
       targets.put("broker proxy", apis.get(1));
       if (haveNginx) {
         int nginxPort = Ports.free();
-        nginx = startNginx(root.resolve("nginx"), nginxPort, instancePort);
+        nginx = startNginx(nginxCommand, root.resolve("nginx"), nginxPort, instancePort);
         targets.put("nginx grpc_pass", "127.0.0.1:" + nginxPort);
       }
       if (haveHaproxy) {
         int haproxyPort = Ports.free();
-        haproxy = startHaproxy(root.resolve("haproxy"), haproxyPort, instancePort);
+        haproxy = startHaproxy(haproxyCommand, root.resolve("haproxy"), haproxyPort, instancePort);
         targets.put("HAProxy h2", "127.0.0.1:" + haproxyPort);
       }
       Map<String, List<Result>> results = new LinkedHashMap<>();
@@ -166,7 +168,7 @@ public final class ProxyBenchmark {
     }
   }
 
-  private static Process startNginx(Path dir, int port, int instancePort) throws Exception {
+  private static Process startNginx(String command, Path dir, int port, int instancePort) throws Exception {
     Files.createDirectories(dir.resolve("logs"));
     Files.writeString(dir.resolve("nginx.conf"), """
         worker_processes 2;
@@ -184,13 +186,13 @@ public final class ProxyBenchmark {
           }
         }
         """.formatted(dir, port, instancePort));
-    Process p = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString())
+    Process p = new ProcessBuilder(command, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("logs/stdout.log").toFile()).start();
     return awaitListening(p, port, "nginx", dir.resolve("logs"));
   }
 
   /** HAProxy in front of the instance, HTTP/2 in cleartext on both sides (how it carries gRPC), 2 threads as nginx has 2 workers. */
-  private static Process startHaproxy(Path dir, int port, int instancePort) throws Exception {
+  private static Process startHaproxy(String command, Path dir, int port, int instancePort) throws Exception {
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("haproxy.cfg"), """
         global
@@ -207,13 +209,16 @@ public final class ProxyBenchmark {
         backend echo
           server echo 127.0.0.1:%2$d proto h2
         """.formatted(port, instancePort));
-    Process p = new ProcessBuilder("haproxy", "-db", "-f", dir.resolve("haproxy.cfg").toString())
+    Process p = new ProcessBuilder(command, "-db", "-f", dir.resolve("haproxy.cfg").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
     return awaitListening(p, port, "haproxy", dir.resolve("haproxy.log"));
   }
 
-  private static boolean installed(String command) throws Exception {
-    return new ProcessBuilder("sh", "-c", "command -v " + command).start().waitFor() == 0;
+  /** The path of {@code command}, looked up in PATH and the sbin directories Debian installs servers in; null when absent. */
+  private static String installed(String command) throws Exception {
+    Process p = new ProcessBuilder("sh", "-c", "PATH=\"$PATH:/usr/sbin:/sbin\" command -v " + command).start();
+    String path = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    return p.waitFor() == 0 && !path.isEmpty() ? path : null;
   }
 
   private static Process awaitListening(Process p, int port, String name, Path logs) throws Exception {

@@ -147,6 +147,21 @@ public final class ClusterState {
     return m == null ? List.of() : Collections.unmodifiableList(m.values());
   }
 
+  /** Whether any instance of {@code service} is registered; unlike {@link #instances} it copies nothing. */
+  public boolean hasService(String service) {
+    SortedTreap<ServiceInstance> m = services.get(service);
+    return m != null && m.size() > 0;
+  }
+
+  /**
+   * Whether {@code other} holds the very same instances as this state: true for the states before
+   * and after a write that changed no instance (an agent's or a broker's record, a fence). Constant
+   * time: states share what a write did not change.
+   */
+  public boolean sameInstancesAs(ClusterState other) {
+    return services == other.services;
+  }
+
   /** One instance, if registered. */
   public Optional<ServiceInstance> instance(String service, String id) {
     SortedTreap<ServiceInstance> m = services.get(service);

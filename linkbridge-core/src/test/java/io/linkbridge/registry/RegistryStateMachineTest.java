@@ -43,6 +43,23 @@ class RegistryStateMachineTest {
     assertThat(events).extracting(RegistryEvent::revision, RegistryEvent::type).containsExactly(org.assertj.core.groups.Tuple.tuple(1L, RegistryEvent.Type.INSTANCE_REGISTERED));
   }
 
+  /** What the proxy relies on to rebuild its routes only after instances changed. */
+  @Test
+  void sameInstancesAs_holdsAcrossWritesThatChangeNoInstance_andHasServiceCopiesNothing() {
+    ClusterState empty = sm.state();
+    assertThat(empty.hasService("greeter")).isFalse();
+    apply(new RegisterInstance(instance("g1", "")));
+    ClusterState one = sm.state();
+    assertThat(one.sameInstancesAs(empty)).isFalse();
+    assertThat(one.hasService("greeter")).isTrue();
+    apply(new AttachAgent("a1", "b1")); // an agent's record only
+    assertThat(sm.state().revision()).isGreaterThan(one.revision());
+    assertThat(sm.state().sameInstancesAs(one)).isTrue();
+    apply(new DeregisterInstance("greeter", "g1", ""));
+    assertThat(sm.state().sameInstancesAs(one)).isFalse();
+    assertThat(sm.state().hasService("greeter")).isFalse();
+  }
+
   @Test
   void register_sameInstanceTwice_secondIsANoOpAtTheSameRevision() {
     apply(new RegisterInstance(instance("g1", "")));

@@ -108,8 +108,11 @@ public final class BrokerServer implements BrokerTransport {
         binding = context.proxyAddress();
         proxyServer.start();
       }
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       server.shutdownNow();
+      if (proxyServer != null) {
+        proxyServer.shutdownNow();
+      }
       if (proxyHealth != null) {
         proxyHealth.close();
       }
@@ -186,12 +189,9 @@ public final class BrokerServer implements BrokerTransport {
       proxyServer.shutdownNow();
     }
     try {
-      awaitTermination(Duration.ofSeconds(5));
+      awaitTermination(Duration.ofSeconds(5)); // releases the threads once terminated; else a later awaitTermination does
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } finally {
-      ownCalls.shutdown(); // after the cancelled calls' last callbacks ran there
-      loops.shutdown();
     }
   }
 
@@ -203,8 +203,14 @@ public final class BrokerServer implements BrokerTransport {
   @Override
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    boolean done = server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    return proxyServer == null ? done : done && proxyServer.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    boolean done = server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        && (proxyServer == null || proxyServer.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS));
+    if (done) {
+      // every call's last callback has run: the own calls' pool and the network threads can go
+      ownCalls.shutdown();
+      loops.shutdown();
+    }
+    return done;
   }
 
   /** Once, whichever shutdown comes first (a node calls shutdownNow after shutdown): health NOT_SERVING for good. */

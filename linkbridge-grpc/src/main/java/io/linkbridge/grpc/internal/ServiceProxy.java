@@ -98,12 +98,21 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * 8 MiB): what the broker may hold of a stream whose caller does not read (docs/proxy.md).
    */
   static final int FLOW_CONTROL_WINDOW = 1 << 20;
+  /**
+   * grpc-java's own retry buffer on the channels to instances (its transparent retry of a call an
+   * instance refused unseen, e.g. racing its GOAWAY): the request messages of one call until the
+   * instance's response headers arrive, and of all calls to one address from this broker (its
+   * channels share this, one per network thread). Beyond either, a call is simply not retried.
+   */
+  static final long RETRY_BUFFER_PER_CALL = 1 << 20;
+  static final long RETRY_BUFFER_PER_ADDRESS = 16 << 20;
   /** An ejection lasts ejectionTime times how many times in a row the instance was ejected, up to this. */
   private static final int MAX_EJECTION_FACTOR = 10;
   /**
-   * Messages as bytes, copied once each way: read at their known length (not through
-   * {@code readAllBytes}, which allocates 16 KiB per message), and written by draining the array into
-   * the transport's buffer.
+   * Messages as bytes, copied once each way: read at their known length into one array (not through
+   * {@code readAllBytes}, which allocates 8 KiB per message on Java 17 and copies twice), and written
+   * by draining the array into the transport's buffer. A compressed message is decompressed here,
+   * on the network thread of its call.
    */
   static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
     @Override
@@ -117,7 +126,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         if (!(stream instanceof KnownLength)) {
           return stream.readAllBytes(); // a decompressing stream: its length is not known before
         }
-        byte[] message = stream.readNBytes(stream.available());
+        byte[] message = new byte[stream.available()];
+        int got = stream.readNBytes(message, 0, message.length);
+        if (got < message.length) {
+          return java.util.Arrays.copyOf(message, got); // it had less after all
+        }
         int next = stream.read();
         if (next == -1) {
           return message;
@@ -148,7 +161,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /** The instances taking calls for each gRPC service, at one registry revision. */
-  private record Routes(long revision, Map<String, List<ServiceInstance>> byGrpcService) {
+  private record Routes(ClusterState state, Map<String, List<ServiceInstance>> byGrpcService) {
     static Routes of(ClusterState state) {
       Map<String, List<ServiceInstance>> by = new HashMap<>();
       for (ServiceInstance i : state.allInstances()) {
@@ -156,7 +169,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           i.grpcServices().forEach(g -> by.computeIfAbsent(g, k -> new ArrayList<>()).add(i));
         }
       }
-      return new Routes(state.revision(), by);
+      return new Routes(state, by);
     }
   }
 
@@ -176,7 +189,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final AutoCloseable subscription;
   private final ScheduledExecutorService reconciler;
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
-  private volatile Routes routes = new Routes(-1, Map.of());
+  private final java.util.concurrent.atomic.AtomicReference<Routes> routes = new java.util.concurrent.atomic.AtomicReference<>(
+      new Routes(ClusterState.EMPTY, Map.of()));
   private volatile boolean closed;
 
   ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config, EventLoops loops) {
@@ -350,7 +364,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new StatusException(Status.INVALID_ARGUMENT.withDescription("header linkbridge-service: " + e.getMessage()));
       }
-      if (state.instances(service).isEmpty()) {
+      if (!state.hasService(service)) {
         throw new StatusException(Status.NOT_FOUND.withDescription("header linkbridge-service names service '" + service
             + "', which the registry does not hold"));
       }
@@ -387,15 +401,20 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
-  /** The routes at the registry's revision now. */
+  /**
+   * The routes at the registry's revision now. They are rebuilt (a pass over every instance) only
+   * after a write that changed instances, by the first call that needs them; a newer table is never
+   * replaced by an older one built meanwhile on another thread.
+   */
   private Routes currentRoutes() {
     ClusterState state = registry.state();
-    Routes r = routes;
-    if (r.revision() != state.revision()) {
-      r = Routes.of(state);
-      routes = r;
+    Routes r = routes.get();
+    if (r.state() == state) {
+      return r;
     }
-    return r;
+    Routes fresh = r.state().sameInstancesAs(state) ? new Routes(state, r.byGrpcService()) : Routes.of(state);
+    routes.accumulateAndGet(fresh, (now, built) -> built.state().revision() > now.state().revision() ? built : now);
+    return fresh;
   }
 
   private InstanceHealth healthOf(ServiceInstance instance) {
@@ -476,6 +495,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       if (!failure && NEUTRAL.contains(code)) {
         return;
       }
+      Duration time;
       synchronized (this) {
         if (!failure) {
           failures = 0;
@@ -487,13 +507,13 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         }
         failures = 0;
         ejections = Math.min(ejections + 1, MAX_EJECTION_FACTOR);
-        Duration time = config.ejectionTime().multipliedBy(ejections);
+        time = config.ejectionTime().multipliedBy(ejections);
         ejectedUntil = System.nanoTime() + time.toNanos();
         ejected = true;
-        log.warn("Broker {} sets instance {}/{} ({}:{}) aside for {}: its last {} proxied calls failed (the last with {})", brokerId,
-            instance.service(), instance.id(), instance.host(), instance.port(), io.linkbridge.Durations.format(time),
-            config.ejectAfterFailures(), status);
       }
+      log.warn("Broker {} sets instance {}/{} ({}:{}) aside for {}: its last {} proxied calls failed (the last with {})", brokerId,
+          instance.service(), instance.id(), instance.host(), instance.port(), io.linkbridge.Durations.format(time),
+          config.ejectAfterFailures(), status);
     }
   }
 
@@ -624,6 +644,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final class AddressChannels {
     private final HostAndPort address;
     private final AtomicReferenceArray<ManagedChannel> byLoop = new AtomicReferenceArray<>(loops.size());
+    /** Set by {@link #shutdown} before it looks at the slots: a channel made after that shuts itself down. */
+    private volatile boolean retired;
 
     AddressChannels(HostAndPort address) {
       this.address = address;
@@ -635,19 +657,22 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         return c;
       }
       ManagedChannel made = NettyChannelBuilder.forAddress(address.host(), address.port()).eventLoopGroup(loops.loop(loop))
-          .channelType(loops.clientChannelType()).usePlaintext().directExecutor().flowControlWindow(FLOW_CONTROL_WINDOW).build();
+          .channelType(loops.clientChannelType()).usePlaintext().directExecutor().flowControlWindow(FLOW_CONTROL_WINDOW)
+          .perRpcBufferLimit(RETRY_BUFFER_PER_CALL).retryBufferSize(Math.max(RETRY_BUFFER_PER_CALL, RETRY_BUFFER_PER_ADDRESS / loops.size()))
+          .build();
       if (!byLoop.compareAndSet(loop, null, made)) {
         made.shutdownNow();
         return byLoop.get(loop);
       }
-      if (closed) { // close() may have passed this address already
-        made.shutdownNow();
+      if (retired || closed) { // shutdown() or close() may have passed this slot already: the call gets this channel, and it ends after it
+        made.shutdown();
       }
       return made;
     }
 
     /** {@code now}: cancels their calls; else lets them finish. */
     void shutdown(boolean now) {
+      retired = true;
       for (int i = 0; i < byLoop.length(); i++) {
         ManagedChannel c = byLoop.get(i);
         if (c != null) {
