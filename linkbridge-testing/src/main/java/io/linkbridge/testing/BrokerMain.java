@@ -5,6 +5,7 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.Node;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.ProxyConfig;
 import io.linkbridge.ShutdownConfig;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -40,6 +41,7 @@ public final class BrokerMain {
     Duration heartbeat = Duration.ofMillis(100);
     Duration agentTimeout = null;
     Duration gracePeriod = null;
+    Integer ejectAfterFailures = null;
     for (int i = 2; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       switch (kv[0]) {
@@ -48,6 +50,7 @@ public final class BrokerMain {
         case "heartbeatInterval" -> heartbeat = Durations.parse(kv[0], kv[1]);
         case "agentTimeout" -> agentTimeout = Durations.parse(kv[0], kv[1]);
         case "gracePeriod" -> gracePeriod = Durations.parse(kv[0], kv[1]);
+        case "ejectAfterFailures" -> ejectAfterFailures = Integer.parseInt(kv[1]);
         default -> {
           peers.add(Peer.of(kv[0], kv[1]));
           if (kv[0].equals(id)) {
@@ -66,6 +69,9 @@ public final class BrokerMain {
     }
     if (gracePeriod != null) {
       builder.shutdown(ShutdownConfig.DEFAULT.withGracePeriod(gracePeriod));
+    }
+    if (ejectAfterFailures != null) {
+      builder.proxy(ProxyConfig.DEFAULT.withEjection(ejectAfterFailures, ProxyConfig.DEFAULT.ejectionTime()));
     }
     Node node = builder.start();
     node.ready().get(60, TimeUnit.SECONDS);
