@@ -299,6 +299,46 @@ class ProxyTest {
     }
   }
 
+  /**
+   * HTTP/2 rapid reset: a connection that starts and cancels calls faster than the broker's limit is
+   * closed, ending what else it carried; other connections go on.
+   */
+  @Test
+  void aConnectionThatResetsStreamsFasterThanTheLimit_isClosed_othersGoOn() throws InterruptedException {
+    ManagedChannel attacker = NettyChannelBuilder.forTarget(channel.authority()).usePlaintext().directExecutor().build();
+    try {
+      AtomicReference<Status> canary = new AtomicReference<>();
+      ClientCall<String, String> open = attacker.newCall(UNARY, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS));
+      open.start(new ClientCall.Listener<>() {
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          canary.set(status);
+        }
+      }, new Metadata());
+      open.sendMessage("sleep"); // the instance never answers: the call stays open on the attacker's connection
+      open.halfClose();
+      open.request(1);
+      long started = System.nanoTime();
+      int sent = 0;
+      while (canary.get() == null && sent < 3 * 10_000 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(9)) {
+        ClientCall<String, String> call = attacker.newCall(UNARY, CallOptions.DEFAULT);
+        call.start(new ClientCall.Listener<>() {}, new Metadata());
+        call.sendMessage("sleep");
+        call.request(1);
+        call.cancel("reset", null); // RST_STREAM
+        sent++;
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> canary.get() != null);
+      // the GOAWAY (ENHANCE_YOUR_CALM, too_many_rststreams) ends the open call: RESOURCE_EXHAUSTED, or UNAVAILABLE when the connection's close wins
+      assertThat(canary.get().getCode()).as("%s after %d resets", canary.get(), sent).isIn(Status.Code.RESOURCE_EXHAUSTED,
+          Status.Code.UNAVAILABLE);
+      assertThat(sent).isGreaterThan(10_000);
+      assertThat(unary("still")).endsWith(":still"); // another connection
+    } finally {
+      attacker.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void weights_interleave_andEachRouteTakesItsOwnTurns() {
     node.registry().register(a.instance("echo").toBuilder().weight(2).build()).join();

@@ -51,6 +51,14 @@ public final class BrokerServer implements BrokerTransport {
   /** The broker pings an idle connection after this, and drops it when no answer comes within {@link #KEEPALIVE_TIMEOUT}. */
   static final Duration KEEPALIVE = Duration.ofSeconds(30);
   static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * A connection that resets more streams than this within {@link #RESET_WINDOW_SECONDS} is closed
+   * (GOAWAY ENHANCE_YOUR_CALM): the HTTP/2 rapid-reset attack (CVE-2023-44487), which through a proxy
+   * would also start a call to an instance per reset. 1,000 a second leaves room for callers that
+   * cancel much (hedging, watches that move); grpc-java sets no limit of its own.
+   */
+  static final int MAX_RESETS = 10_000;
+  static final int RESET_WINDOW_SECONDS = 10;
 
   private final BrokerContext context;
   private final Server server;
@@ -148,7 +156,8 @@ public final class BrokerServer implements BrokerTransport {
         })
         .flowControlWindow(ServiceProxy.FLOW_CONTROL_WINDOW) // what a proxied call may hold of what its caller sends
         .permitKeepAliveTime(PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).permitKeepAliveWithoutCalls(true)
-        .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        .keepAliveTime(KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS).keepAliveTimeout(KEEPALIVE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .maxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS);
   }
 
   /** Threads made as calls need them and ended after a minute idle, as grpc-java's own default executor does. */
