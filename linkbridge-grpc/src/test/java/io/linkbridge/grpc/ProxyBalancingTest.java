@@ -96,6 +96,65 @@ class ProxyBalancingTest {
     throw new AssertionError("the call succeeded");
   }
 
+  /**
+   * Readers that stop reading: each call is bounded by flow control, and once more of them have
+   * stalled past {@code stallAge} than {@code stalledBytes} allows, the longest stalled end with
+   * RESOURCE_EXHAUSTED naming the limit; a call that reads goes on.
+   */
+  @Test
+  void callsStalledBeyondTheStallLimit_endLongestFirst_aReadingCallGoesOn() throws IOException {
+    start(ProxyConfig.DEFAULT.withStallLimit(2 * 2L * (1 << 20), Duration.ofSeconds(1))); // room for 2 stalled calls
+    List<java.util.concurrent.atomic.AtomicReference<Status>> ends = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
+      ClientCall<String, String> call = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          end.set(status);
+        }
+      }, new Metadata());
+      call.sendMessage("go");
+      call.halfClose();
+      call.request(1); // one message, then it reads no more
+      held.add(call);
+      ends.add(end);
+    }
+    java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+    ClientCall<String, String> reader = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
+    reader.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(String message) {
+        read.incrementAndGet();
+        reader.request(1);
+      }
+    }, new Metadata());
+    reader.sendMessage("go");
+    reader.halfClose();
+    reader.request(1);
+    held.add(reader);
+
+    // the broker ends 3 of the 5 stalled calls: their instances' side is cancelled at once
+    await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 3);
+    long readBefore = read.get();
+    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> floodsCancelled() == 3);
+    assertThat(read.get()).as("the reading call goes on").isGreaterThan(readBefore);
+    // a caller that reads again gets what was on its way, then the status; the 2 calls kept go on streaming
+    held.subList(0, 5).forEach(c -> c.request(Integer.MAX_VALUE));
+    await().atMost(Duration.ofSeconds(10)).until(() -> ends.stream().filter(e -> e.get() != null).count() == 3);
+    for (var e : ends) {
+      if (e.get() != null) {
+        assertThat(e.get().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(e.get().getDescription()).contains("the caller has not read its last message for").contains("ProxyConfig stalledBytes 4 MiB");
+      }
+    }
+    await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> ends.stream().filter(e -> e.get() != null).count() == 3);
+  }
+
+  private long floodsCancelled() {
+    return instances.stream().mapToLong(i -> i.cancelled.stream().filter("flood"::equals).count()).sum();
+  }
+
   @Test
   void beyondTheBrokersLimit_andWhenEveryInstanceIsAtItsOwn_callsAreRefusedNamingTheLimit() throws IOException {
     start(ProxyConfig.DEFAULT.withMaxCalls(3).withMaxCallsPerInstance(1));
@@ -223,5 +282,10 @@ class ProxyBalancingTest {
     assertThat(echo.max()).isGreaterThanOrEqualTo(echo.p99());
     assertThatThrownBy(() -> ProxyConfig.DEFAULT.withEjection(-1, Duration.ofSeconds(1))).hasMessageContaining("ejectAfterFailures")
         .hasMessageContaining("-1");
+    assertThatThrownBy(() -> ProxyConfig.DEFAULT.withStallLimit(1000, Duration.ofSeconds(10))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("proxy stalledBytes must be 0 (a quarter of the heap) or in 1 MiB..1 TiB (1048576..1099511627776), was 1000");
+    assertThatThrownBy(() -> ProxyConfig.DEFAULT.withStallLimit(0, Duration.ofMillis(500))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("proxy stallAge must be in 1s..1h, was 500ms");
+    assertThat(ProxyConfig.DEFAULT.stalledBytesOrDefault()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
   }
 }

@@ -106,6 +106,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    */
   static final long RETRY_BUFFER_PER_CALL = 1 << 20;
   static final long RETRY_BUFFER_PER_ADDRESS = 16 << 20;
+  /**
+   * What one stalled call is taken to hold against {@code ProxyConfig.stalledBytes}: the HTTP/2
+   * window of each direction (docs/proxy.md), whether or not its writer filled them.
+   */
+  static final long STALLED_CALL_BYTES = 2L * FLOW_CONTROL_WINDOW;
   /** An ejection lasts ejectionTime times how many times in a row the instance was ejected, up to this. */
   private static final int MAX_EJECTION_FACTOR = 10;
   /**
@@ -185,6 +190,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final Map<String, InstanceHealth> health = new ConcurrentHashMap<>();
   private final Map<String, ServiceStats> stats = new ConcurrentHashMap<>();
   private final Set<ProxiedCall> open = ConcurrentHashMap.newKeySet();
+  /** The calls one side of which has not taken the last message yet. */
+  private final Set<ProxiedCall> stalled = ConcurrentHashMap.newKeySet();
   private final AtomicInteger carried = new AtomicInteger();
   private final AutoCloseable subscription;
   private final ScheduledExecutorService reconciler;
@@ -205,6 +212,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       return t;
     });
     reconciler.scheduleWithFixedDelay(this::reconcile, RECONCILE_SECONDS, RECONCILE_SECONDS, TimeUnit.SECONDS);
+    reconciler.scheduleWithFixedDelay(this::endStalledBeyondLimit, 1, 1, TimeUnit.SECONDS);
     this.subscription = registry.subscribe(this::onChange);
   }
 
@@ -718,6 +726,33 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * Once a second: when the calls stalled for at least {@code stallAge} count for more than
+   * {@code stalledBytes}, those stalled longest end (RESOURCE_EXHAUSTED) until they no longer do.
+   * Flow control bounds each call; this bounds what callers that stop reading, by bug or on purpose,
+   * make the broker hold in all.
+   */
+  private void endStalledBeyondLimit() {
+    long limit = config.stalledBytesOrDefault();
+    if (stalled.size() * STALLED_CALL_BYTES <= limit) {
+      return;
+    }
+    long now = System.nanoTime();
+    long age = config.stallAge().toNanos();
+    List<ProxiedCall> old = new ArrayList<>();
+    for (ProxiedCall c : stalled) {
+      long since = c.stalledSince;
+      if (since != 0 && now - since >= age) {
+        old.add(c);
+      }
+    }
+    old.sort(Comparator.comparingLong(c -> c.stalledSince));
+    long keep = limit / STALLED_CALL_BYTES;
+    for (int i = 0; i < old.size() - keep; i++) {
+      old.get(i).endStalled(now, limit);
+    }
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -779,6 +814,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     private boolean callerWaits;
     /** The instance sent a message the caller's stream could not take yet. */
     private boolean instanceWaits;
+    /** When one side began to wait (callerWaits or instanceWaits), 0 while neither does; written under this. */
+    private volatile long stalledSince;
     private boolean closed;
 
     ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, ServiceStats serviceStats, long started,
@@ -827,6 +864,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
               in.request(1);
             } else {
               callerWaits = true;
+              noteStall();
             }
           }
         }
@@ -836,6 +874,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           synchronized (ProxiedCall.this) {
             if (!closed) {
               halfClosed = true;
+              callerWaits = false; // nothing more comes from the caller (and a half-closed call to the instance is never ready again)
+              noteStall();
               out.halfClose();
             }
           }
@@ -858,6 +898,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           synchronized (ProxiedCall.this) {
             if (!closed && instanceWaits && in.isReady()) {
               instanceWaits = false;
+              noteStall();
               out.request(1);
             }
           }
@@ -895,6 +936,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
               call.request(1);
             } else {
               instanceWaits = true;
+              noteStall();
             }
           }
         }
@@ -930,6 +972,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
           synchronized (ProxiedCall.this) {
             if (!closed && callerWaits && out == call && call.isReady()) {
               callerWaits = false;
+              noteStall();
               in.request(1);
             }
           }
@@ -960,6 +1003,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
       closed = true;
       open.remove(this);
+      stalled.remove(this);
       carried.decrementAndGet();
       serviceStats.inFlight.decrementAndGet();
       serviceStats.ended(started, status);
@@ -976,7 +1020,34 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
     }
 
-    /** The proxy is closing: the instance's call is cancelled and the caller told to call again. */
+    /** Under this: after callerWaits or instanceWaits changed. */
+    private void noteStall() {
+      boolean waits = callerWaits || instanceWaits;
+      if (waits && stalledSince == 0) {
+        stalledSince = System.nanoTime() | 1; // never 0
+        stalled.add(this);
+      } else if (!waits && stalledSince != 0) {
+        stalledSince = 0;
+        stalled.remove(this);
+      }
+    }
+
+    /** Ends this call for {@link #endStalledBeyondLimit}, if it is still stalled. */
+    synchronized void endStalled(long now, long limit) {
+      long since = stalledSince;
+      if (closed || since == 0) {
+        return;
+      }
+      String who = instanceWaits ? "the caller has not read" : "the instance has not taken";
+      Status status = Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " ends this call: " + who + " its last message for "
+          + TimeUnit.NANOSECONDS.toSeconds(now - since) + " s, and stalled proxied calls would hold more than the broker allows"
+          + " (ProxyConfig stalledBytes " + (limit >> 20) + " MiB, at " + (STALLED_CALL_BYTES >> 20) + " MiB a call): read the stream as"
+          + " it comes, or call again");
+      log.info("Broker {}: proxied call {} ended: {}", brokerId, this, status.getDescription());
+      abort(status); // frees what the instance's side held; the caller gets the status after what it has not read yet
+    }
+
+    /** Ends the call with {@code status} for the caller, and cancels the instance's call (the proxy closes, or the call stalled). */
     synchronized void abort(Status status) {
       if (closed) {
         return;
@@ -989,7 +1060,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         // ended meanwhile
       }
       if (out != null) {
-        out.cancel("broker " + brokerId + " is shutting down", null);
+        out.cancel(status.getDescription(), null);
       }
     }
 
