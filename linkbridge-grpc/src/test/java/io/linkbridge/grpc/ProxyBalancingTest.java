@@ -151,6 +151,36 @@ class ProxyBalancingTest {
     await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> ends.stream().filter(e -> e.get() != null).count() == 3);
   }
 
+  /**
+   * A call the broker ended still holds what its caller has not read: it counts against maxCalls
+   * until its stream to the caller is done.
+   */
+  @Test
+  void aCallEndedButNotReadByItsCaller_countsAgainstMaxCallsUntilTheCallerReads() throws IOException {
+    start(ProxyConfig.DEFAULT.withMaxCalls(2).withStallLimit(1 << 20, Duration.ofSeconds(1))); // no room for any stalled call
+    List<java.util.concurrent.atomic.AtomicReference<Status>> ends = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
+      ClientCall<String, String> call = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          end.set(status);
+        }
+      }, new Metadata());
+      call.sendMessage("go");
+      call.halfClose();
+      call.request(1);
+      held.add(call);
+      ends.add(end);
+    }
+    await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 2); // both ended by the stall bound, unread
+    assertThat(status(() -> unary("one more"))).extracting(Status::getCode).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    held.forEach(c -> c.request(Integer.MAX_VALUE)); // the callers read what was on its way, and the trailers
+    await().atMost(Duration.ofSeconds(10)).until(() -> ends.stream().allMatch(e -> e.get() != null));
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(unary("now")).endsWith(":now"));
+  }
+
   private long floodsCancelled() {
     return instances.stream().mapToLong(i -> i.cancelled.stream().filter("flood"::equals).count()).sum();
   }

@@ -67,23 +67,31 @@ class ProxyInstanceFaultTest {
   void aFrozenInstanceFailsOnlyItsOwnCalls_aKilledOneOnlyThoseInFlight() throws Exception {
     int portA = FreePorts.next();
     int portB = FreePorts.next();
-    Process a = instance(dir, portA, "a");
-    Process b = instance(dir, portB, "b");
     String api = "127.0.0.1:" + FreePorts.next();
     Set<String> acked = ConcurrentHashMap.newKeySet();
-    // outlier ejection off: after the kill, only the retry of calls the dead instance refused keeps calls from failing
-    BrokerProcess broker = BrokerProcess.start("broker-1", dir.resolve("broker-1"), api, List.of("ejectAfterFailures=0"),
-        List.of(Peer.of("broker-1", "127.0.0.1:" + FreePorts.next())), dir.resolve("broker-1.log"), acked);
-    ManagedChannel channel = NettyChannelBuilder.forTarget(api).usePlaintext().build();
     AtomicBoolean running = new AtomicBoolean(true);
     ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
     List<Thread> callers = new ArrayList<>();
+    List<Process> instances = new ArrayList<>();
+    BrokerProcess broker = null;
+    ManagedChannel channel = NettyChannelBuilder.forTarget(api).usePlaintext().build();
     try {
+      Process a = instance(dir, portA, "a");
+      instances.add(a);
+      instances.add(instance(dir, portB, "b"));
+      // outlier ejection off: after the kill, only the retry of calls the dead instance refused keeps calls from failing
+      broker = BrokerProcess.start("broker-1", dir.resolve("broker-1"), api, List.of("ejectAfterFailures=0"),
+          List.of(Peer.of("broker-1", "127.0.0.1:" + FreePorts.next())), dir.resolve("broker-1.log"), acked);
       broker.awaitReady();
       try (Agent agent = LinkBridge.agent().id("agent-1").brokers(api)
           .register(ServiceInstance.builder("echo").id("a").endpoint("127.0.0.1", portA).grpcService("test.Echo").build())
           .register(ServiceInstance.builder("echo").id("b").endpoint("127.0.0.1", portB).grpcService("test.Echo").build()).start()) {
         assertThat(agent.instances()).hasSize(2);
+        for (int i = 0; i < 20; i++) { // warm-up, with time to spare: connections, class loading, JIT on both sides
+          ClientCalls.blockingUnaryCall(channel, EchoInstanceMain.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "warm");
+          DiscoveryServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .discover(DiscoverRequest.newBuilder().setService("echo").build());
+        }
         for (int i = 0; i < 4; i++) {
           Thread t = new Thread(() -> {
             while (running.get()) {
@@ -139,7 +147,7 @@ class ProxyInstanceFaultTest {
         assertThat(failed(frozen)).extracting(Outcome::code).containsOnly(Status.Code.DEADLINE_EXCEEDED);
         assertThat(by(frozen, "b")).as("the other instance's calls go on while one is frozen").isGreaterThan(20);
         assertThat(discovered).isEqualTo(2);
-        assertThat(discoverMillis).as("the broker's own API answers while an instance is frozen").isLessThan(500);
+        assertThat(discoverMillis).as("the broker's own API answers while an instance is frozen (3 s)").isLessThan(1_500);
         assertThat(failed(thawed)).isEmpty();
         assertThat(by(thawed, "a")).as("the thawed instance takes calls again").isPositive();
         assertThat(failed(dying)).extracting(Outcome::code).containsOnly(Status.Code.UNAVAILABLE).hasSizeLessThanOrEqualTo(8);
@@ -149,9 +157,10 @@ class ProxyInstanceFaultTest {
     } finally {
       running.set(false);
       channel.shutdownNow();
-      broker.close();
-      a.destroyForcibly();
-      b.destroyForcibly();
+      if (broker != null) {
+        broker.close();
+      }
+      instances.forEach(Process::destroyForcibly);
     }
   }
 

@@ -54,10 +54,12 @@ public final class BrokerServer implements BrokerTransport {
   /**
    * A connection that resets more streams than this within {@link #RESET_WINDOW_SECONDS} is closed
    * (GOAWAY ENHANCE_YOUR_CALM): the HTTP/2 rapid-reset attack (CVE-2023-44487), which through a proxy
-   * would also start a call to an instance per reset. 1,000 a second leaves room for callers that
-   * cancel much (hedging, watches that move); grpc-java sets no limit of its own.
+   * would also start a call to an instance per reset. Every cancel and every deadline a caller's
+   * side expires is a reset: 3,000 a second leaves room for a busy connection whose calls time out
+   * by the thousand while an instance is frozen, and still cuts a flood (hundreds of thousands a
+   * second) within a fraction of a second. grpc-java sets no limit of its own.
    */
-  static final int MAX_RESETS = 10_000;
+  static final int MAX_RESETS = 30_000;
   static final int RESET_WINDOW_SECONDS = 10;
 
   private final BrokerContext context;

@@ -45,9 +45,9 @@ final class ProxyHealth implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    refresh();
-    this.subscription = registry.subscribe(e -> refreshSoon());
+    this.subscription = registry.subscribe(e -> refreshSoon()); // first, so no change between them and the first refresh is lost
     readiness.addListener(this::refreshSoon);
+    refresh();
   }
 
   BindableService service() {

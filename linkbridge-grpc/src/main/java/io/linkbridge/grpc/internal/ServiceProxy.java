@@ -672,8 +672,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         made.shutdownNow();
         return byLoop.get(loop);
       }
-      if (retired || closed) { // shutdown() or close() may have passed this slot already: the call gets this channel, and it ends after it
-        made.shutdown();
+      if (retired || closed) { // shutdown() or close() may have passed this slot already: shut, the channel refuses the call (UNAVAILABLE,
+        made.shutdown();         // unsent, so it is retried on another instance)
       }
       return made;
     }
@@ -733,23 +733,33 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * make the broker hold in all.
    */
   private void endStalledBeyondLimit() {
-    long limit = config.stalledBytesOrDefault();
-    if (stalled.size() * STALLED_CALL_BYTES <= limit) {
-      return;
-    }
-    long now = System.nanoTime();
-    long age = config.stallAge().toNanos();
-    List<ProxiedCall> old = new ArrayList<>();
-    for (ProxiedCall c : stalled) {
-      long since = c.stalledSince;
-      if (since != 0 && now - since >= age) {
-        old.add(c);
+    try {
+      long limit = config.stalledBytesOrDefault();
+      if (stalled.size() * STALLED_CALL_BYTES <= limit) {
+        return;
       }
-    }
-    old.sort(Comparator.comparingLong(c -> c.stalledSince));
-    long keep = limit / STALLED_CALL_BYTES;
-    for (int i = 0; i < old.size() - keep; i++) {
-      old.get(i).endStalled(now, limit);
+      long now = System.nanoTime();
+      long age = config.stallAge().toNanos();
+      record Stall(ProxiedCall call, long since) {}
+      List<Stall> old = new ArrayList<>();
+      for (ProxiedCall c : stalled) {
+        long since = c.stalledSince; // read once: the call's threads change it meanwhile
+        if (since != 0 && now - since >= age) {
+          old.add(new Stall(c, since));
+        }
+      }
+      old.sort(Comparator.comparingLong(Stall::since));
+      long keep = limit / STALLED_CALL_BYTES;
+      int ended = 0;
+      for (int i = 0; i < old.size() - keep; i++) {
+        ended += old.get(i).call().endStalled(old.get(i).since(), now, limit) ? 1 : 0;
+      }
+      if (ended > 0) {
+        log.warn("Broker {} ended {} proxied calls stalled for {} or more: stalled calls held more than ProxyConfig stalledBytes ({} MiB)",
+            brokerId, ended, io.linkbridge.Durations.format(config.stallAge()), limit >> 20);
+      }
+    } catch (RuntimeException e) { // a periodic task that throws is never run again
+      log.warn("Broker {}: checking stalled proxied calls failed", brokerId, e);
     }
   }
 
@@ -816,6 +826,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     private boolean instanceWaits;
     /** When one side began to wait (callerWaits or instanceWaits), 0 while neither does; written under this. */
     private volatile long stalledSince;
+    private boolean released;
     private boolean closed;
 
     ProxiedCall(ServerCall<byte[], byte[]> in, Metadata headers, ServiceStats serviceStats, long started,
@@ -831,17 +842,41 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
 
     ServerCall.Listener<byte[]> start(ServiceInstance first) {
       serviceStats.inFlight.incrementAndGet();
+      ServerCall.Listener<byte[]> listener = callerListener();
       synchronized (this) {
         open.add(this);
         try {
           open(first);
         } catch (RuntimeException e) { // the proxy closed meanwhile, or no channel could be built
           end(Status.UNAVAILABLE.withDescription("broker " + brokerId + " could not call an instance: " + e.getMessage()), new Metadata());
-          return new ServerCall.Listener<>() {};
+          return listener;
         }
         in.request(1);
       }
+      return listener;
+    }
+
+    /**
+     * Under this: the call leaves the proxy's count of calls carried ({@code maxCalls}), once its
+     * stream to the caller is done (its trailers sent, or it was cancelled), not when the instance
+     * answered: until then the broker holds what the caller has not read yet.
+     */
+    private void release() {
+      if (!released) {
+        released = true;
+        carried.decrementAndGet();
+      }
+    }
+
+    private ServerCall.Listener<byte[]> callerListener() {
       return new ServerCall.Listener<>() {
+        @Override
+        public void onComplete() {
+          synchronized (ProxiedCall.this) {
+            release();
+          }
+        }
+
         @Override
         public void onMessage(byte[] message) {
           synchronized (ProxiedCall.this) {
@@ -884,6 +919,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         @Override
         public void onCancel() {
           synchronized (ProxiedCall.this) {
+            release();
             if (closed) {
               return;
             }
@@ -1004,7 +1040,6 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       closed = true;
       open.remove(this);
       stalled.remove(this);
-      carried.decrementAndGet();
       serviceStats.inFlight.decrementAndGet();
       serviceStats.ended(started, status);
     }
@@ -1032,19 +1067,19 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
     }
 
-    /** Ends this call for {@link #endStalledBeyondLimit}, if it is still stalled. */
-    synchronized void endStalled(long now, long limit) {
-      long since = stalledSince;
-      if (closed || since == 0) {
-        return;
+    /** Ends this call for {@link #endStalledBeyondLimit}, if it is still in the stall that began at {@code since}. */
+    synchronized boolean endStalled(long since, long now, long limit) {
+      if (closed || stalledSince != since) {
+        return false; // ended, or it took the message meanwhile
       }
       String who = instanceWaits ? "the caller has not read" : "the instance has not taken";
       Status status = Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " ends this call: " + who + " its last message for "
           + TimeUnit.NANOSECONDS.toSeconds(now - since) + " s, and stalled proxied calls would hold more than the broker allows"
           + " (ProxyConfig stalledBytes " + (limit >> 20) + " MiB, at " + (STALLED_CALL_BYTES >> 20) + " MiB a call): read the stream as"
           + " it comes, or call again");
-      log.info("Broker {}: proxied call {} ended: {}", brokerId, this, status.getDescription());
+      log.debug("Broker {}: proxied call {} ended: {}", brokerId, this, status.getDescription());
       abort(status); // frees what the instance's side held; the caller gets the status after what it has not read yet
+      return true;
     }
 
     /** Ends the call with {@code status} for the caller, and cancels the instance's call (the proxy closes, or the call stalled). */
