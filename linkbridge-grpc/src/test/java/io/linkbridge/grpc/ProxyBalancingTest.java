@@ -104,22 +104,7 @@ class ProxyBalancingTest {
   @Test
   void callsStalledBeyondTheStallLimit_endLongestFirst_aReadingCallGoesOn() throws IOException {
     start(ProxyConfig.DEFAULT.withStallLimit(2 * 2L * (1 << 20), Duration.ofSeconds(1))); // room for 2 stalled calls
-    List<java.util.concurrent.atomic.AtomicReference<Status>> ends = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
-      ClientCall<String, String> call = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          end.set(status);
-        }
-      }, new Metadata());
-      call.sendMessage("go");
-      call.halfClose();
-      call.request(1); // one message, then it reads no more
-      held.add(call);
-      ends.add(end);
-    }
+    List<java.util.concurrent.atomic.AtomicReference<Status>> ends = stoppedReaders(5);
     java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
     ClientCall<String, String> reader = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
     reader.start(new ClientCall.Listener<>() {
@@ -158,8 +143,18 @@ class ProxyBalancingTest {
   @Test
   void aCallEndedButNotReadByItsCaller_countsAgainstMaxCallsUntilTheCallerReads() throws IOException {
     start(ProxyConfig.DEFAULT.withMaxCalls(2).withStallLimit(1 << 20, Duration.ofSeconds(1))); // no room for any stalled call
+    List<java.util.concurrent.atomic.AtomicReference<Status>> ends = stoppedReaders(2);
+    await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 2); // both ended by the stall bound, unread
+    assertThat(status(() -> unary("one more"))).extracting(Status::getCode).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    held.forEach(c -> c.request(Integer.MAX_VALUE)); // the callers read what was on its way, and the trailers
+    await().atMost(Duration.ofSeconds(10)).until(() -> ends.stream().allMatch(e -> e.get() != null));
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(unary("now")).endsWith(":now"));
+  }
+
+  /** {@code n} FLOOD calls that read one message and then no more; each one's status once it ends for its caller. */
+  private List<java.util.concurrent.atomic.AtomicReference<Status>> stoppedReaders(int n) {
     List<java.util.concurrent.atomic.AtomicReference<Status>> ends = new ArrayList<>();
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++) {
       java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
       ClientCall<String, String> call = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
       call.start(new ClientCall.Listener<>() {
@@ -170,15 +165,11 @@ class ProxyBalancingTest {
       }, new Metadata());
       call.sendMessage("go");
       call.halfClose();
-      call.request(1);
+      call.request(1); // one message, then it reads no more
       held.add(call);
       ends.add(end);
     }
-    await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 2); // both ended by the stall bound, unread
-    assertThat(status(() -> unary("one more"))).extracting(Status::getCode).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-    held.forEach(c -> c.request(Integer.MAX_VALUE)); // the callers read what was on its way, and the trailers
-    await().atMost(Duration.ofSeconds(10)).until(() -> ends.stream().allMatch(e -> e.get() != null));
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(unary("now")).endsWith(":now"));
+    return ends;
   }
 
   private long floodsCancelled() {

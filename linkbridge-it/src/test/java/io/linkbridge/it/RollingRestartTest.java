@@ -22,12 +22,8 @@ import io.linkbridge.ServiceInstance;
 import io.linkbridge.testing.FreePorts;
 import io.linkbridge.testing.NodeLeakCheck;
 import io.linkbridge.testing.TestCluster;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,21 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(NodeLeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RollingRestartTest {
-  static final MethodDescriptor.Marshaller<String> TEXT = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(String value) {
-      return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
-    }
-
-    @Override
-    public String parse(InputStream stream) {
-      try {
-        return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  };
+  static final MethodDescriptor.Marshaller<String> TEXT = io.linkbridge.it.process.EchoInstanceMain.TEXT;
   static final MethodDescriptor<String, String> ECHO = MethodDescriptor.<String, String>newBuilder()
       .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("test.Echo/Unary").setRequestMarshaller(TEXT).setResponseMarshaller(TEXT)
       .build();
