@@ -3,7 +3,7 @@ package io.linkbridge.internal;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Peer;
 import io.linkbridge.registry.ClusterState;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryCommand;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

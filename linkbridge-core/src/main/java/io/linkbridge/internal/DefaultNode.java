@@ -14,7 +14,7 @@ import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
 import io.linkbridge.internal.agent.BrokerAgentSessions;
 import io.linkbridge.internal.watch.WatchHub;
-import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.internal.registry.RegistryStateMachine;
 import io.linkbridge.spi.AgentRegistrar;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;

@@ -19,9 +19,9 @@ import io.linkbridge.internal.log.Instance;
 import io.linkbridge.internal.log.RegistrySnapshot;
 import io.linkbridge.internal.log.RejectReason;
 import io.linkbridge.internal.log.Rejection;
-import io.linkbridge.registry.ClusterState;
-import io.linkbridge.registry.CommandResult;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.CommandResult;
+import io.linkbridge.internal.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -199,7 +199,7 @@ public final class RegistryCodec {
   // ---- snapshots -----------------------------------------------------------------------------
 
   /** The canonical encoding of a state: sorted lists, deterministic map order. */
-  public static byte[] encodeSnapshot(ClusterState state) {
+  public static byte[] encodeSnapshot(RegistryState state) {
     RegistrySnapshot.Builder b = RegistrySnapshot.newBuilder().setRevision(state.revision());
     for (ServiceInstance i : state.allInstances()) {
       b.addInstances(toProto(i));
@@ -213,7 +213,7 @@ public final class RegistryCodec {
     return deterministic(b.build());
   }
 
-  public static ClusterState decodeSnapshot(byte[] bytes) throws InvalidProtocolBufferException {
+  public static RegistryState decodeSnapshot(byte[] bytes) throws InvalidProtocolBufferException {
     RegistrySnapshot s = RegistrySnapshot.parseFrom(bytes);
     List<ServiceInstance> instances = new ArrayList<>(s.getInstancesCount());
     for (Instance i : s.getInstancesList()) {
@@ -230,7 +230,7 @@ public final class RegistryCodec {
       brokers.put(b.getId(), HostAndPort.parse("snapshot broker " + b.getId(), b.getApiAddress()));
     }
     List<RegistryCommand.Fence> fences = s.getFencesList().stream().map(RegistryCodec::fromProto).toList();
-    return ClusterState.of(s.getRevision(), instances, agents, deadSince, brokers, fences);
+    return RegistryState.of(s.getRevision(), instances, agents, deadSince, brokers, fences);
   }
 
   private static byte[] deterministic(MessageLite message) {

@@ -1,7 +1,7 @@
 package io.linkbridge.internal;
 
-import io.linkbridge.registry.CommandResult;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.CommandResult;
+import io.linkbridge.internal.registry.RegistryCommand;
 import java.util.concurrent.CompletableFuture;
 
 /**

@@ -1,7 +1,7 @@
 package io.linkbridge.internal;
 
 import io.linkbridge.LinkBridgeException;
-import io.linkbridge.registry.ClusterState;
+import io.linkbridge.internal.registry.RegistryState;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -45,7 +45,7 @@ public final class SnapshotFiles {
   }
 
   /** Writes a snapshot of {@code state} and deletes all but the newest {@code retention} files. */
-  public synchronized Path write(ClusterState state) throws IOException {
+  public synchronized Path write(RegistryState state) throws IOException {
     Files.createDirectories(dir);
     byte[] payload = RegistryCodec.encodeSnapshot(state);
     ByteArrayOutputStream body = new ByteArrayOutputStream(payload.length / 2 + 64);
@@ -96,13 +96,13 @@ public final class SnapshotFiles {
   }
 
   /** The newest snapshot, read and checked, if any. */
-  public synchronized Optional<ClusterState> latest() throws IOException {
+  public synchronized Optional<RegistryState> latest() throws IOException {
     List<Path> all = list();
     return all.isEmpty() ? Optional.empty() : Optional.of(read(all.get(all.size() - 1)));
   }
 
   /** Reads one snapshot file and checks its checksum. */
-  public static ClusterState read(Path file) throws IOException {
+  public static RegistryState read(Path file) throws IOException {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(Files.readAllBytes(file)))) {
       if (in.readInt() != MAGIC) {
         throw new LinkBridgeException("snapshot " + file + " is not a Link Bridge snapshot (bad magic number)");
@@ -115,7 +115,7 @@ public final class SnapshotFiles {
       long revision = in.readLong();
       long checksum = in.readLong();
       byte[] payload = compressed ? new GZIPInputStream(in).readAllBytes() : in.readAllBytes();
-      ClusterState state = RegistryCodec.decodeSnapshot(payload);
+      RegistryState state = RegistryCodec.decodeSnapshot(payload);
       if (state.revision() != revision || state.checksum() != checksum) {
         throw new LinkBridgeException("snapshot " + file + " is corrupt: header says revision " + revision + " checksum " + Long.toHexString(checksum)
             + ", content has revision " + state.revision() + " checksum " + Long.toHexString(state.checksum()));

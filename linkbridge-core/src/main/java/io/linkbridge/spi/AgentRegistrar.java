@@ -1,7 +1,7 @@
 package io.linkbridge.spi;
 
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.RegistryCommand.Fence;
+import io.linkbridge.internal.registry.RegistryCommand.Fence;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 

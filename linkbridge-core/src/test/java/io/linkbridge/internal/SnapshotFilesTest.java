@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.ClusterState;
-import io.linkbridge.registry.RegistryCommand;
-import io.linkbridge.registry.RegistryStateMachine;
+import io.linkbridge.internal.registry.RegistryState;
+import io.linkbridge.internal.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryStateMachine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SnapshotFilesTest {
   @TempDir Path dir;
 
-  private static ClusterState stateWith(int instances) {
+  private static RegistryState stateWith(int instances) {
     RegistryStateMachine sm = new RegistryStateMachine();
     for (int i = 0; i < instances; i++) {
       sm.applyAll(List.of(new RegistryCommand.RegisterInstance(ServiceInstance.builder("s").id("i" + i).endpoint("h", 1).metadata("k", "v").build())));
@@ -35,16 +35,16 @@ class SnapshotFilesTest {
   @ValueSource(booleans = {true, false})
   void writeThenRead_sameStateAndChecksum(boolean compress) throws IOException {
     SnapshotFiles files = new SnapshotFiles(dir, 3, compress);
-    ClusterState state = stateWith(50);
+    RegistryState state = stateWith(50);
     Path file = files.write(state);
-    ClusterState read = SnapshotFiles.read(file);
+    RegistryState read = SnapshotFiles.read(file);
     assertThat(read).isEqualTo(state);
     assertThat(read.checksum()).isEqualTo(state.checksum());
   }
 
   @Test
   void compression_makesRepetitiveStateSmaller() throws IOException {
-    ClusterState state = stateWith(200);
+    RegistryState state = stateWith(200);
     long plain = Files.size(new SnapshotFiles(dir.resolve("plain"), 1, false).write(state));
     long gz = Files.size(new SnapshotFiles(dir.resolve("gz"), 1, true).write(state));
     assertThat(gz).isLessThan(plain / 2);

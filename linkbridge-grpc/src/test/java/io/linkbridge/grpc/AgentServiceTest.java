@@ -13,7 +13,7 @@ import io.linkbridge.InstanceState;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.grpc.v1.AgentMessage;
 import io.linkbridge.internal.DefaultNode;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryCommand;
 import io.linkbridge.grpc.v1.Register;
 import io.linkbridge.grpc.v1.Update;
 import io.linkbridge.grpc.v1.Deregister;

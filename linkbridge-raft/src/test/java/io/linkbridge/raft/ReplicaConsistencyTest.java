@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.linkbridge.Node;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.DefaultNode;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryCommand;
 import io.linkbridge.testing.NodeLeakCheck;
 import io.linkbridge.testing.TestCluster;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package io.linkbridge.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.linkbridge.Node;
@@ -44,6 +45,20 @@ class ThreeNodeClusterTest {
         assertThat(n.registry().revision()).isEqualTo(1000);
         assertThat(n.registry().checksum()).isEqualTo(checksum);
       });
+    }
+  }
+
+  /** Only an agent registers what it owns: an embedder cannot write an instance into an agent's set (it would bypass its fence and liveness). */
+  @Test
+  void registerRefusesAnInstanceThatNamesAnAgent() {
+    try (TestCluster cluster = new TestCluster(dir, 1).start()) {
+      Node node = cluster.node(0);
+      ServiceInstance owned = ServiceInstance.builder("greeter").id("g1").endpoint("10.0.0.1", 9000).agentId("agent-7").build();
+      assertThatThrownBy(() -> node.registry().register(owned))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("greeter/g1", "agent-7", "agentId \"\"");
+      assertThat(node.registry().register(instance("greeter", "g2")).join()).isEqualTo(1);
+      assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g2");
     }
   }
 

@@ -5,7 +5,7 @@ import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.RegistryCommand.Fence;
+import io.linkbridge.internal.registry.RegistryCommand.Fence;
 import io.linkbridge.spi.AgentHeartbeats;
 import io.linkbridge.spi.AgentSessions;
 import io.linkbridge.spi.AgentSink;

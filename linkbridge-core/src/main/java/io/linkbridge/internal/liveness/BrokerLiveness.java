@@ -3,7 +3,7 @@ package io.linkbridge.internal.liveness;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.Registry;
 import io.linkbridge.internal.RegistryWrites;
-import io.linkbridge.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryCommand;
 import io.linkbridge.spi.ConsensusEngine;
 import io.linkbridge.spi.MemberStatus;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
 
 import io.linkbridge.RegistrationRejectedException;
 import java.util.List;

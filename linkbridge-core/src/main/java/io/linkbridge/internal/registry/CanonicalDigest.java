@@ -1,4 +1,4 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
 
 import io.linkbridge.AgentInfo;
 import io.linkbridge.ServiceInstance;
@@ -43,7 +43,7 @@ final class CanonicalDigest {
     }
   }
 
-  static long of(ClusterState state) {
+  static long of(RegistryState state) {
     CanonicalDigest d = new CanonicalDigest();
     d.putLong(state.revision());
     var instances = state.allInstances();

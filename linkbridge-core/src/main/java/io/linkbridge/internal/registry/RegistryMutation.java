@@ -1,4 +1,6 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
 
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
@@ -13,13 +15,13 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The changes of one log entry to a {@link ClusterState}: each update copies only its path in the
+ * The changes of one log entry to a {@link RegistryState}: each update copies only its path in the
  * persistent trees, so keeping a copy to return to (an {@link RegistryCommand.Atomic} group that is
  * refused half-way) costs a few pointers. Used by the apply thread only; not thread-safe.
  */
 final class RegistryMutation {
   /** A checksum mark and the state at it, told to the consistency listener after the entry. */
-  record MarkAt(String markId, ClusterState state) {}
+  record MarkAt(String markId, RegistryState state) {}
 
   /** Everything a mutation holds, to return to. */
   private record Saved(long revision, SortedTreap<SortedTreap<ServiceInstance>> services, SortedTreap<AgentInfo> agents,
@@ -41,7 +43,7 @@ final class RegistryMutation {
   /** Marks (the state at the mark) and reports, in log order: told to the consistency listener after the batch. */
   private final List<Object> checks = new ArrayList<>();
 
-  RegistryMutation(ClusterState base, int deadAgentsKept, long term) {
+  RegistryMutation(RegistryState base, int deadAgentsKept, long term) {
     this.term = term;
     revision = base.revision();
     services = base.servicesTree();
@@ -53,8 +55,8 @@ final class RegistryMutation {
     this.deadAgentsKept = deadAgentsKept;
   }
 
-  ClusterState build() {
-    return new ClusterState(revision, services, agents, byAgent, deadSince, brokers, fences);
+  RegistryState build() {
+    return new RegistryState(revision, services, agents, byAgent, deadSince, brokers, fences);
   }
 
   /** The changes, in revision order. */
@@ -320,21 +322,21 @@ final class RegistryMutation {
     if (existing != null && !existing.agentId().equals(i.agentId())) {
       unindex(existing);
     }
-    services = ClusterState.putNested(services, i.service(), i.id(), i);
+    services = RegistryState.putNested(services, i.service(), i.id(), i);
     if (!i.agentId().isEmpty()) {
-      byAgent = ClusterState.putNested(byAgent, i.agentId(), ClusterState.byAgentKey(i), i);
+      byAgent = RegistryState.putNested(byAgent, i.agentId(), RegistryState.byAgentKey(i), i);
     }
   }
 
   private void remove(ServiceInstance i) {
-    services = ClusterState.removeNested(services, i.service(), i.id());
+    services = RegistryState.removeNested(services, i.service(), i.id());
     unindex(i);
     event(RegistryEvent.Type.INSTANCE_DEREGISTERED, i, null);
   }
 
   private void unindex(ServiceInstance i) {
     if (!i.agentId().isEmpty()) {
-      byAgent = ClusterState.removeNested(byAgent, i.agentId(), ClusterState.byAgentKey(i));
+      byAgent = RegistryState.removeNested(byAgent, i.agentId(), RegistryState.byAgentKey(i));
     }
   }
 

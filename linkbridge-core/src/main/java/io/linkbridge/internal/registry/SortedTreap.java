@@ -1,4 +1,4 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
 
 import java.util.ArrayList;
 import java.util.List;

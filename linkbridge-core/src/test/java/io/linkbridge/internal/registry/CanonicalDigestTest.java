@@ -1,13 +1,15 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.ClusterState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.RegistryCommand.AttachAgent;
-import io.linkbridge.registry.RegistryCommand.ChecksumMark;
-import io.linkbridge.registry.RegistryCommand.ChecksumReport;
-import io.linkbridge.registry.RegistryCommand.DetachAgent;
-import io.linkbridge.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.ChecksumMark;
+import io.linkbridge.internal.registry.RegistryCommand.ChecksumReport;
+import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,6 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.linkbridge.RegistrationRejectedException.Reason;
@@ -19,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The registry's replicated state machine. Every broker applies every committed batch in log order and
- * so holds the same {@link ClusterState}.
+ * so holds the same {@link RegistryState}.
  *
  * <p>Threading: {@link #apply}, {@link #snapshot} and {@link #restore} run on the consensus engine's
  * apply thread, one at a time. {@link #state()} may be read from any thread; it returns the state
@@ -40,7 +42,7 @@ public final class RegistryStateMachine implements StateMachine {
   public static final int DEAD_AGENTS_KEPT = 1_000;
 
   private final int deadAgentsKept;
-  private volatile ClusterState state = ClusterState.EMPTY;
+  private volatile RegistryState state = RegistryState.EMPTY;
   private final List<Consumer<RegistryEvent>> listeners = new CopyOnWriteArrayList<>();
   private volatile ConsistencyListener consistency;
 
@@ -54,7 +56,7 @@ public final class RegistryStateMachine implements StateMachine {
   }
 
   /** The state after the last applied entry. */
-  public ClusterState state() {
+  public RegistryState state() {
     return state;
   }
 
@@ -146,7 +148,7 @@ public final class RegistryStateMachine implements StateMachine {
   @Override
   public void restore(InputStream in) throws IOException {
     byte[] bytes = in.readAllBytes();
-    ClusterState restored;
+    RegistryState restored;
     try {
       restored = TrustedDecoding.run(() -> {
         try {

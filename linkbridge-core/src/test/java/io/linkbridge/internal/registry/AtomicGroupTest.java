@@ -1,4 +1,7 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.registry.ClusterState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,12 +12,12 @@ import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
 import io.linkbridge.internal.log.Batch;
 import io.linkbridge.internal.log.Command;
-import io.linkbridge.registry.RegistryCommand.AnnounceBroker;
-import io.linkbridge.registry.RegistryCommand.AttachAgent;
-import io.linkbridge.registry.RegistryCommand.Atomic;
-import io.linkbridge.registry.RegistryCommand.ChecksumMark;
-import io.linkbridge.registry.RegistryCommand.DeregisterInstance;
-import io.linkbridge.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.AnnounceBroker;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.Atomic;
+import io.linkbridge.internal.registry.RegistryCommand.ChecksumMark;
+import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

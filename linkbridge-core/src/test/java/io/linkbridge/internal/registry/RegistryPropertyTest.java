@@ -1,4 +1,7 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.registry.ClusterState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

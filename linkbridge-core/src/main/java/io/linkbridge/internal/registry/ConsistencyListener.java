@@ -1,4 +1,6 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.ClusterState;
 
 /**
  * Told of the checksum commands as they are applied, in log order, so brokers can compare their

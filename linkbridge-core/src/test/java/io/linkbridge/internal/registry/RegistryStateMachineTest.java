@@ -1,4 +1,7 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.registry.ClusterState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,12 +10,12 @@ import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.AgentInfo;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.RegistryCommand.AttachAgent;
-import io.linkbridge.registry.RegistryCommand.DeregisterInstance;
-import io.linkbridge.registry.RegistryCommand.DetachAgent;
-import io.linkbridge.registry.RegistryCommand.DetachBroker;
-import io.linkbridge.registry.RegistryCommand.RegisterInstance;
-import io.linkbridge.registry.RegistryCommand.UpdateAgentStatus;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.DetachBroker;
+import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.UpdateAgentStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

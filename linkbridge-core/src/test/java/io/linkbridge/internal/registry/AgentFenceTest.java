@@ -1,4 +1,7 @@
-package io.linkbridge.registry;
+package io.linkbridge.internal.registry;
+
+import io.linkbridge.registry.RegistryEvent;
+import io.linkbridge.registry.ClusterState;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,13 +11,13 @@ import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
-import io.linkbridge.registry.RegistryCommand.AttachAgent;
-import io.linkbridge.registry.RegistryCommand.Atomic;
-import io.linkbridge.registry.RegistryCommand.DeregisterInstance;
-import io.linkbridge.registry.RegistryCommand.DetachAgent;
-import io.linkbridge.registry.RegistryCommand.Fence;
-import io.linkbridge.registry.RegistryCommand.RegisterInstance;
-import io.linkbridge.registry.RegistryCommand.UpdateAgentStatus;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.Atomic;
+import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
+import io.linkbridge.internal.registry.RegistryCommand.Fence;
+import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.UpdateAgentStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -57,7 +60,7 @@ class AgentFenceTest {
   void aRegisterCommittedAfterANewerChange_keepsTheNewerContent_butAttaches() {
     register("b1", 0, instance("g1", "old"));
     apply(new Atomic(List.of(new RegisterInstance(instance("g1", "new"))), new Fence("a1", RUN, 1)));
-    ClusterState newer = sm.state();
+    RegistryState newer = sm.state();
     events.clear();
 
     CommandResult late = register("b2", 0, instance("g1", "old")); // sent at version 0 to b2, committed only now
@@ -133,7 +136,7 @@ class AgentFenceTest {
     ClusterState unfenced = ClusterState.of(sm.state().revision(), sm.state().allInstances(), sm.state().agents());
     assertThat(sm.state().checksum()).isNotEqualTo(unfenced.checksum());
 
-    ClusterState restored = RegistryCodec.decodeSnapshot(RegistryCodec.encodeSnapshot(sm.state()));
+    RegistryState restored = RegistryCodec.decodeSnapshot(RegistryCodec.encodeSnapshot(sm.state()));
     assertThat(restored).isEqualTo(sm.state());
     assertThat(restored.checksum()).isEqualTo(sm.state().checksum());
     assertThat(restored.fence("a1")).contains(new Fence("a1", RUN, 0));
