@@ -27,10 +27,9 @@ public interface Registry {
   /**
    * Registers or replaces an instance that no agent owns (a static registration: it stays until
    * deregistered). Completes with the committed revision, or fails with
-   * {@link RegistrationRejectedException} (id owned by an agent) or {@link NoQuorumException}.
-   *
-   * @throws IllegalArgumentException if {@code instance} names an agent ({@code agentId} not empty):
-   *     only that agent, through its broker stream, registers its instances
+   * {@link RegistrationRejectedException} ({@code ALREADY_OWNED}: the id is owned by an agent;
+   * {@code INVALID}: {@code instance} names an agent, and only that agent, through its broker stream,
+   * registers its instances) or {@link NoQuorumException}.
    */
   CompletableFuture<Long> register(ServiceInstance instance);
 

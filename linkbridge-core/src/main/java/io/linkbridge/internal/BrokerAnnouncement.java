@@ -2,8 +2,8 @@ package io.linkbridge.internal;
 
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Peer;
-import io.linkbridge.registry.ClusterState;
 import io.linkbridge.internal.registry.RegistryCommand;
+import io.linkbridge.registry.ClusterState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

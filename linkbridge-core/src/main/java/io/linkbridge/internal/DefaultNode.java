@@ -1,21 +1,21 @@
 package io.linkbridge.internal;
 
+import io.linkbridge.Durations;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeMetrics;
 import io.linkbridge.ProxyStats;
 import io.linkbridge.Registry;
-import io.linkbridge.Durations;
 import io.linkbridge.ShutdownConfig;
+import io.linkbridge.internal.agent.AgentRegistrar;
+import io.linkbridge.internal.agent.BrokerAgentSessions;
 import io.linkbridge.internal.consistency.ReplicaConsistencyCheck;
 import io.linkbridge.internal.liveness.AgentLiveness;
 import io.linkbridge.internal.liveness.BrokerLiveness;
 import io.linkbridge.internal.liveness.StallDetector;
-import io.linkbridge.internal.agent.BrokerAgentSessions;
-import io.linkbridge.internal.watch.WatchHub;
 import io.linkbridge.internal.registry.RegistryStateMachine;
-import io.linkbridge.spi.AgentRegistrar;
+import io.linkbridge.internal.watch.WatchHub;
 import io.linkbridge.spi.BrokerContext;
 import io.linkbridge.spi.BrokerTransport;
 import io.linkbridge.spi.Clock;

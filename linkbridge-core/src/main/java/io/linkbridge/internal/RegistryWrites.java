@@ -6,9 +6,10 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Submits raw registry commands through the log: the write path under {@link io.linkbridge.Registry}
- * and {@link io.linkbridge.spi.AgentRegistrar}, for the broker's own decisions (broker liveness,
- * consistency marks, announcements) and for tests. Not API: embedders cannot reach it, so they
- * cannot forge a leader's decision. Thread-safe.
+ * and {@link io.linkbridge.internal.agent.AgentRegistrar}, for the broker's own decisions (broker liveness,
+ * consistency marks, announcements) and for tests. Not API: no public type hands it out, so an
+ * embedder does not forge a leader's decision through the API (internal packages are a convention,
+ * not a security boundary). Thread-safe.
  */
 public interface RegistryWrites {
 

@@ -1,13 +1,15 @@
 package io.linkbridge.internal;
 
 import io.linkbridge.AgentInfo;
+import io.linkbridge.RegistrationRejectedException;
+import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.Registry;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.registry.ClusterState;
 import io.linkbridge.internal.registry.CommandResult;
 import io.linkbridge.internal.registry.RegistryCommand;
-import io.linkbridge.registry.RegistryEvent;
 import io.linkbridge.internal.registry.RegistryStateMachine;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
 import java.util.List;
 import java.util.Objects;
 import java.util.SortedSet;
@@ -28,9 +30,9 @@ final class ReplicatedRegistry implements Registry {
   public CompletableFuture<Long> register(ServiceInstance instance) {
     Objects.requireNonNull(instance, "instance");
     if (!instance.agentId().isEmpty()) {
-      throw new IllegalArgumentException("instance " + instance.service() + "/" + instance.id() + " names agent '" + instance.agentId()
-          + "': Registry.register writes static instances (agentId \"\"); an agent's instances are registered by that agent"
-          + " (LinkBridge.agent(), or the sidecar), whose broker stream keeps them alive");
+      return CompletableFuture.failedFuture(new RegistrationRejectedException(Reason.INVALID, "instance " + instance.service() + "/"
+          + instance.id() + " names agent '" + instance.agentId() + "': Registry.register writes static instances (agentId \"\");"
+          + " an agent's instances are registered by that agent (LinkBridge.agent(), or the sidecar), whose broker stream keeps them alive"));
     }
     return revisionOf(writes.submit(new RegistryCommand.RegisterInstance(instance)));
   }

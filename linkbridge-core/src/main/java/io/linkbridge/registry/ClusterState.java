@@ -12,8 +12,10 @@ import java.util.SortedSet;
 
 /**
  * The replicated registry at one revision: every service's instances and every agent. Immutable and
- * thread-safe; each applied log entry publishes a new one, sharing what did not change. Two states are
- * {@code equal} when they hold the same content at the same revision.
+ * thread-safe; each applied log entry publishes a new one, sharing what did not change. A broker's
+ * states at one revision are {@code equal} on every broker (as are their {@link #checksum()}s). A
+ * state built with {@link #of} from a broker's content may still differ from it: a broker's also
+ * holds bookkeeping this view does not show (the agents' ordering fences).
  *
  * <p>Not for implementation: every state comes from a broker ({@link io.linkbridge.Registry#state()},
  * watch snapshots) or from {@link #of}; code outside Link Bridge only reads them.

@@ -24,7 +24,8 @@ public interface AgentSessions {
     /**
      * The first message (may be repeated, idempotent): who the agent is and every instance it runs.
      * {@code incarnation} names this run of the agent (empty: the agent's messages are not fenced) and
-     * {@code version} the content it registers; see {@link io.linkbridge.internal.registry.RegistryCommand.Fence}.
+     * {@code version} the content it registers (the agent protocol's fence, docs/api.md): a message that
+     * commits after a newer one of the same run changes no instance.
      * Every later message carries the agent's version after it.
      */
     void register(String agentId, String incarnation, List<ServiceInstance> instances, long version, long sequence);

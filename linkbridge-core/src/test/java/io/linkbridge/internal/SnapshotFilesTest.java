@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.ServiceInstance;
-import io.linkbridge.internal.registry.RegistryState;
 import io.linkbridge.internal.registry.RegistryCommand;
+import io.linkbridge.internal.registry.RegistryState;
 import io.linkbridge.internal.registry.RegistryStateMachine;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,10 +1,10 @@
 package io.linkbridge.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.linkbridge.Node;
+import io.linkbridge.RegistrationRejectedException;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.testing.NodeLeakCheck;
 import io.linkbridge.testing.TestCluster;
@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,9 +55,11 @@ class ThreeNodeClusterTest {
     try (TestCluster cluster = new TestCluster(dir, 1).start()) {
       Node node = cluster.node(0);
       ServiceInstance owned = ServiceInstance.builder("greeter").id("g1").endpoint("10.0.0.1", 9000).agentId("agent-7").build();
-      assertThatThrownBy(() -> node.registry().register(owned))
-          .isInstanceOf(IllegalArgumentException.class)
-          .hasMessageContaining("greeter/g1", "agent-7", "agentId \"\"");
+      assertThat(node.registry().register(owned)).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+          .havingCause().isInstanceOfSatisfying(RegistrationRejectedException.class, e -> {
+            assertThat(e.reason()).isEqualTo(RegistrationRejectedException.Reason.INVALID);
+            assertThat(e).hasMessageContaining("greeter/g1", "agent-7", "agentId \"\"");
+          });
       assertThat(node.registry().register(instance("greeter", "g2")).join()).isEqualTo(1);
       assertThat(node.registry().instances("greeter")).extracting(ServiceInstance::id).containsExactly("g2");
     }

@@ -3,7 +3,6 @@ package io.linkbridge.internal.agent;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.Registry;
 import io.linkbridge.spi.AgentHeartbeats;
-import io.linkbridge.spi.AgentRegistrar;
 import io.linkbridge.spi.AgentSessions;
 import io.linkbridge.spi.AgentSink;
 import java.time.Duration;

@@ -13,7 +13,7 @@ import java.util.Objects;
  * <p>These types are the log's vocabulary, for the state machine and tools that apply commands to a
  * standalone {@link RegistryStateMachine}. No public API submits them to a running broker: embedders
  * write through {@link io.linkbridge.Registry#register}/{@code deregister}, transports through
- * {@link io.linkbridge.spi.AgentRegistrar}.
+ * {@link io.linkbridge.internal.agent.AgentRegistrar}.
  */
 public sealed interface RegistryCommand {
 

@@ -1,13 +1,12 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-
 import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.registry.RegistryEvent;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

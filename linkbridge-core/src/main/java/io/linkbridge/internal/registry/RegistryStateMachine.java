@@ -1,12 +1,11 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.internal.RegistryCodec;
 import io.linkbridge.internal.TrustedDecoding;
 import io.linkbridge.internal.log.Command;
+import io.linkbridge.registry.RegistryEvent;
 import io.linkbridge.spi.StateMachine;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,8 +1,5 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-import io.linkbridge.registry.ClusterState;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,13 +8,15 @@ import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
-import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.Atomic;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
 import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.Fence;
 import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
 import io.linkbridge.internal.registry.RegistryCommand.UpdateAgentStatus;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

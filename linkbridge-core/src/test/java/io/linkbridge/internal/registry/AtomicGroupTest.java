@@ -1,8 +1,5 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-import io.linkbridge.registry.ClusterState;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,11 +10,13 @@ import io.linkbridge.internal.RegistryCodec;
 import io.linkbridge.internal.log.Batch;
 import io.linkbridge.internal.log.Command;
 import io.linkbridge.internal.registry.RegistryCommand.AnnounceBroker;
-import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.Atomic;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.ChecksumMark;
 import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
 import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

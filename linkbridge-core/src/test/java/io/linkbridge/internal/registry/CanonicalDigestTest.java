@@ -1,7 +1,5 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.ClusterState;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.ServiceInstance;
@@ -10,6 +8,7 @@ import io.linkbridge.internal.registry.RegistryCommand.ChecksumMark;
 import io.linkbridge.internal.registry.RegistryCommand.ChecksumReport;
 import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.registry.ClusterState;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;

@@ -1,14 +1,13 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-import io.linkbridge.registry.ClusterState;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.RegistryCodec;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

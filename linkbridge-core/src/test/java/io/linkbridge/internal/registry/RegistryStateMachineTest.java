@@ -1,14 +1,11 @@
 package io.linkbridge.internal.registry;
 
-import io.linkbridge.registry.RegistryEvent;
-import io.linkbridge.registry.ClusterState;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.linkbridge.AgentInfo;
 import io.linkbridge.AgentStatus;
 import io.linkbridge.InstanceState;
 import io.linkbridge.RegistrationRejectedException.Reason;
-import io.linkbridge.AgentInfo;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
@@ -16,6 +13,8 @@ import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.DetachBroker;
 import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
 import io.linkbridge.internal.registry.RegistryCommand.UpdateAgentStatus;
+import io.linkbridge.registry.ClusterState;
+import io.linkbridge.registry.RegistryEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,4 +1,4 @@
-package io.linkbridge.spi;
+package io.linkbridge.internal.agent;
 
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.internal.registry.RegistryCommand.Fence;
