@@ -107,7 +107,7 @@ public final class BrokerServer implements BrokerTransport {
     ProxyHealth proxyHealth = null;
     Server proxyServer = null;
     if (context.proxyAddress() != null) {
-      proxyHealth = new ProxyHealth(context.brokerId(), context.registry(), context.readiness());
+      proxyHealth = new ProxyHealth(context.brokerId(), proxy.routes(), context.readiness());
       proxyServer = serverOn(context.proxyAddress(), loops, ownCalls).addService(proxyHealth.service())
           .fallbackHandlerRegistry(proxy.everyMethod()).build();
     }

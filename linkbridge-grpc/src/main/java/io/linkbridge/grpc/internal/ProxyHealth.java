@@ -3,12 +3,8 @@ package io.linkbridge.grpc.internal;
 import io.grpc.BindableService;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.linkbridge.Registry;
-import io.linkbridge.ServiceInstance;
 import io.linkbridge.spi.Readiness;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -28,25 +24,28 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class ProxyHealth implements AutoCloseable {
   private static final long REFRESH_DELAY_MILLIS = 20;
 
-  private final Registry registry;
+  private final GrpcRoutes routes;
   private final Readiness readiness;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ScheduledExecutorService refresher;
   private final AtomicBoolean refreshPending = new AtomicBoolean();
-  private final AutoCloseable subscription;
-  /** The gRPC services given a status, to clear those no instance registers any more. Refresher thread only. */
-  private Set<String> known = Set.of();
+  /** The gRPC services changes touched since the last refresh; null: every one (the broker's readiness changed). */
+  private Set<String> touched; // guarded by this
+  /** The gRPC services given a status, to clear those no instance registers any more; guarded by refreshing. */
+  private final Set<String> known = new HashSet<>();
+  private final Object refreshing = new Object();
 
-  ProxyHealth(String brokerId, Registry registry, Readiness readiness) {
-    this.registry = registry;
+  ProxyHealth(String brokerId, GrpcRoutes routes, Readiness readiness) {
+    this.routes = routes;
     this.readiness = readiness;
     this.refresher = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "linkbridge-proxy-health-" + brokerId);
       t.setDaemon(true);
       return t;
     });
-    this.subscription = registry.subscribe(e -> refreshSoon()); // first, so no change between them and the first refresh is lost
-    readiness.addListener(this::refreshSoon);
+    routes.addListener(this::touched); // first, so no change between them and the first refresh is lost
+    readiness.addListener(() -> touched(null));
+    touched(null);
     refresh();
   }
 
@@ -54,7 +53,15 @@ final class ProxyHealth implements AutoCloseable {
     return health.getHealthService();
   }
 
-  private void refreshSoon() {
+  /** {@code grpcServices} changed (null: any may have): refreshed within {@value #REFRESH_DELAY_MILLIS} ms. Any thread. */
+  private void touched(Set<String> grpcServices) {
+    synchronized (this) {
+      if (grpcServices == null || touched == null) {
+        touched = null;
+      } else {
+        touched.addAll(grpcServices);
+      }
+    }
     if (refreshPending.compareAndSet(false, true)) {
       try {
         refresher.schedule(this::refresh, REFRESH_DELAY_MILLIS, TimeUnit.MILLISECONDS);
@@ -64,33 +71,39 @@ final class ProxyHealth implements AutoCloseable {
     }
   }
 
-  private synchronized void refresh() {
+  /** The status of each gRPC service a change touched; of every one after the broker's readiness changed. */
+  private void refresh() {
+    synchronized (refreshing) {
+      refreshTouched();
+    }
+  }
+
+  private void refreshTouched() {
     refreshPending.set(false);
-    Map<String, Boolean> serving = new HashMap<>();
-    for (ServiceInstance i : registry.state().allInstances()) {
-      for (String g : i.grpcServices()) {
-        serving.merge(g, i.takesCalls(), Boolean::logicalOr);
-      }
+    Set<String> changed;
+    synchronized (this) {
+      changed = touched;
+      touched = new HashSet<>();
     }
     boolean brokerServes = readiness.notServing().isEmpty(); // not catching up, not leaving: callers should move off a leaving broker
-    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, brokerServes ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-    serving.forEach((g, up) -> health.setStatus(g, up && brokerServes ? ServingStatus.SERVING : ServingStatus.NOT_SERVING));
-    for (String g : known) {
-      if (!serving.containsKey(g)) {
+    if (changed == null) {
+      health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, brokerServes ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+      changed = new HashSet<>(known);
+      changed.addAll(routes.grpcServices());
+    }
+    for (String g : changed) {
+      if (routes.registered(g)) {
+        health.setStatus(g, brokerServes && !routes.takingCalls(g).isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        known.add(g);
+      } else if (known.remove(g)) {
         health.clearStatus(g);
       }
     }
-    known = new HashSet<>(serving.keySet());
   }
 
   /** Every health status NOT_SERVING for good (the broker is leaving), and no more refreshes. */
   @Override
   public void close() {
-    try {
-      subscription.close();
-    } catch (Exception e) {
-      // the registry is closing as well
-    }
     refresher.shutdownNow();
     health.enterTerminalState();
   }

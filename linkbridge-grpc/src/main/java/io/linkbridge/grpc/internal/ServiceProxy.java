@@ -39,10 +39,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -165,19 +165,6 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
-  /** The instances taking calls for each gRPC service, at one registry revision. */
-  private record Routes(ClusterState state, Map<String, List<ServiceInstance>> byGrpcService) {
-    static Routes of(ClusterState state) {
-      Map<String, List<ServiceInstance>> by = new HashMap<>();
-      for (ServiceInstance i : state.allInstances()) {
-        if (i.takesCalls()) {
-          i.grpcServices().forEach(g -> by.computeIfAbsent(g, k -> new ArrayList<>()).add(i));
-        }
-      }
-      return new Routes(state, by);
-    }
-  }
-
   private final String brokerId;
   private final Registry registry;
   private final Readiness readiness;
@@ -196,12 +183,12 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private final AutoCloseable subscription;
   private final ScheduledExecutorService reconciler;
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
-  private final java.util.concurrent.atomic.AtomicReference<Routes> routes = new java.util.concurrent.atomic.AtomicReference<>(
-      new Routes(ClusterState.EMPTY, Map.of()));
+  private final GrpcRoutes routes;
   private volatile boolean closed;
 
   ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config, EventLoops loops) {
     this.brokerId = brokerId;
+    this.routes = new GrpcRoutes(registry);
     this.loops = loops;
     this.registry = registry;
     this.readiness = readiness;
@@ -214,6 +201,11 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     reconciler.scheduleWithFixedDelay(this::reconcile, RECONCILE_SECONDS, RECONCILE_SECONDS, TimeUnit.SECONDS);
     reconciler.scheduleWithFixedDelay(this::endStalledBeyondLimit, 1, 1, TimeUnit.SECONDS);
     this.subscription = registry.subscribe(this::onChange);
+  }
+
+  /** Which instances take calls for each gRPC service, as this proxy routes them. */
+  GrpcRoutes routes() {
+    return routes;
   }
 
   /** Whether {@code method} is one this proxy carries (its messages are bytes), not one of the broker's own. */
@@ -261,7 +253,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
         return refuse(call, statsOf(OTHER), started, Status.INVALID_ARGUMENT.withDescription("a call's path must be /package.Service/Method, was /"
             + name));
       }
-      ServiceStats serviceStats = statsOf(currentRoutes().byGrpcService().containsKey(grpcService) ? grpcService : OTHER);
+      ServiceStats serviceStats = statsOf(routes.registered(grpcService) ? grpcService : OTHER);
       Optional<String> notServing = readiness.notServing();
       if (notServing.isPresent() && !readiness.leaving()) { // a leaving broker still carries calls: its view stays current until it left
         return refuse(call, serviceStats, started, Status.UNAVAILABLE.withDescription("broker " + brokerId + " cannot proxy " + name + " now: "
@@ -365,7 +357,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    */
   ServiceInstance pick(String grpcService, String service, ServiceInstance excluded) throws StatusException {
     ClusterState state = registry.state();
-    List<ServiceInstance> candidates = currentRoutes().byGrpcService().getOrDefault(grpcService, List.of());
+    List<ServiceInstance> candidates = routes.takingCalls(grpcService);
     if (service != null) {
       try {
         ServiceInstance.builder(service); // the service-name rule
@@ -407,22 +399,6 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       healthOf(chosen).inFlight.decrementAndGet(); // another call took the last slot meanwhile
       free.remove(chosen);
     }
-  }
-
-  /**
-   * The routes at the registry's revision now. They are rebuilt (a pass over every instance) only
-   * after a write that changed instances, by the first call that needs them; a newer table is never
-   * replaced by an older one built meanwhile on another thread.
-   */
-  private Routes currentRoutes() {
-    ClusterState state = registry.state();
-    Routes r = routes.get();
-    if (r.state() == state) {
-      return r;
-    }
-    Routes fresh = r.state().sameInstancesAs(state) ? new Routes(state, r.byGrpcService()) : Routes.of(state);
-    routes.accumulateAndGet(fresh, (now, built) -> built.state().revision() > now.state().revision() ? built : now);
-    return fresh;
   }
 
   private InstanceHealth healthOf(ServiceInstance instance) {
@@ -771,6 +747,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     } catch (Exception e) {
       log.debug("Broker {}: closing the proxy's registry subscription failed", brokerId, e);
     }
+    routes.close();
     reconciler.shutdownNow();
     Status leaving = Status.UNAVAILABLE.withDescription("broker " + brokerId + " is shutting down: call again through another broker");
     for (ProxiedCall call : List.copyOf(open)) {
