@@ -11,6 +11,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code grpc.health.v1.Health} on the dedicated proxy port, answered from the broker's registry for
@@ -22,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Refreshed off the apply thread, within {@value #REFRESH_DELAY_MILLIS} ms of a change.
  */
 final class ProxyHealth implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProxyHealth.class);
   private static final long REFRESH_DELAY_MILLIS = 20;
 
   private final GrpcRoutes routes;
@@ -74,7 +77,12 @@ final class ProxyHealth implements AutoCloseable {
   /** The status of each gRPC service a change touched; of every one after the broker's readiness changed. */
   private void refresh() {
     synchronized (refreshing) {
-      refreshTouched();
+      try {
+        refreshTouched();
+      } catch (RuntimeException e) { // a periodic task that throws is never run again: refresh every status next time instead
+        log.warn("Proxy health: refreshing the statuses failed; every one is refreshed again", e);
+        touched(null);
+      }
     }
   }
 

@@ -189,6 +189,8 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   ServiceProxy(String brokerId, Registry registry, Readiness readiness, ProxyConfig config, EventLoops loops) {
     this.brokerId = brokerId;
     this.routes = new GrpcRoutes(registry);
+    routes.addListener(touched -> touched.stream().filter(g -> !routes.registered(g)) // no one serves it any more: forget its turns
+        .forEach(g -> choosers.keySet().removeIf(k -> k.startsWith(g + "/"))));
     this.loops = loops;
     this.registry = registry;
     this.readiness = readiness;

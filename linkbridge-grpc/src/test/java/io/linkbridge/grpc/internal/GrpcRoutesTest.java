@@ -3,12 +3,16 @@ package io.linkbridge.grpc.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.linkbridge.AgentInfo;
+import io.linkbridge.AgentStatus;
 import io.linkbridge.HostAndPort;
 import io.linkbridge.InstanceState;
 import io.linkbridge.Registry;
 import io.linkbridge.ServiceInstance;
+import io.linkbridge.internal.registry.RegistryCommand.AttachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.DeregisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.DetachAgent;
 import io.linkbridge.internal.registry.RegistryCommand.RegisterInstance;
+import io.linkbridge.internal.registry.RegistryCommand.UpdateAgentStatus;
 import io.linkbridge.internal.registry.RegistryStateMachine;
 import io.linkbridge.registry.ClusterState;
 import io.linkbridge.registry.RegistryEvent;
@@ -87,7 +91,51 @@ class GrpcRoutesTest {
 
       write(instance("echo", "e3", InstanceState.UP, "demo.Echo"));
       assertThat(ids(routes.takingCalls("demo.Echo"))).containsExactly("e1", "e2", "e3");
-      assertThat(registry.reads.get()).as("one rebuild reads only the service that serves demo.Echo").isEqualTo(3);
+      assertThat(registry.reads.get()).as("a route is built from the instances that registered it, as the events told").isZero();
+    }
+  }
+
+  /** An agent that drains takes its instances out of every route, and back when it is ALIVE again; a DEAD agent's leave. */
+  @Test
+  void agentStatusMovesItsInstancesInAndOutOfRoutes() {
+    machine.applyAll(List.of(new AttachAgent("agent-1", "b1")));
+    ServiceInstance owned = ServiceInstance.builder("a").id("a1").endpoint("10.0.0.1", 9000).grpcService("demo.Echo").agentId("agent-1").build();
+    write(owned, instance("b", "b1", InstanceState.UP, "demo.Echo"));
+    try (GrpcRoutes routes = new GrpcRoutes(registry)) {
+      assertThat(ids(routes.takingCalls("demo.Echo"))).containsExactly("a1", "b1");
+      machine.applyAll(List.of(new UpdateAgentStatus("agent-1", AgentStatus.DRAINING)));
+      assertThat(ids(routes.takingCalls("demo.Echo"))).containsExactly("b1");
+      machine.applyAll(List.of(new UpdateAgentStatus("agent-1", AgentStatus.ALIVE)));
+      assertThat(ids(routes.takingCalls("demo.Echo"))).containsExactly("a1", "b1");
+      machine.applyAll(List.of(new DetachAgent("agent-1", "b1"))); // no broker holds it: DEAD, its instances leave
+      assertThat(ids(routes.takingCalls("demo.Echo"))).containsExactly("b1");
+    }
+  }
+
+  /**
+   * A change of the only instance of a gRPC service that keeps it serving (its weight here) never
+   * makes the service look unregistered or without instances to a call meanwhile.
+   */
+  @Test
+  void aChangeThatKeepsAnInstanceServing_neverEmptiesTheRouteMeanwhile() throws Exception {
+    write(instance("a", "a1", InstanceState.UP, "demo.Echo"));
+    try (GrpcRoutes routes = new GrpcRoutes(registry)) {
+      AtomicInteger gaps = new AtomicInteger();
+      java.util.concurrent.atomic.AtomicBoolean run = new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread caller = new Thread(() -> {
+        while (run.get()) {
+          if (!routes.registered("demo.Echo") || routes.takingCalls("demo.Echo").isEmpty()) {
+            gaps.incrementAndGet();
+          }
+        }
+      });
+      caller.start();
+      for (int n = 0; n < 20_000; n++) {
+        write(ServiceInstance.builder("a").id("a1").endpoint("10.0.0.1", 9000).grpcService("demo.Echo").weight(1 + n % 2).build());
+      }
+      run.set(false);
+      caller.join();
+      assertThat(gaps.get()).as("reads that found demo.Echo without its instance").isZero();
     }
   }
 
