@@ -329,6 +329,11 @@ final class GrpcMessaging implements ClusterCommunicationService {
   @Override
   public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder, Function<byte[], R> decoder,
       MemberId toMemberId, Duration timeout) {
+    if (MEMBERSHIP_CHANGES.contains(subject)) {
+      // Atomix's bootstrap asks the other members to add this one, at every start until a leader is known. Membership is static
+      // (every member lists all), so every member would refuse it: it is answered here, and no healthy start logs a refusal.
+      return CompletableFuture.failedFuture(new IllegalStateException("membership is static: " + subject + " is not sent"));
+    }
     byte[] payload;
     try {
       payload = encoder.apply(message);
