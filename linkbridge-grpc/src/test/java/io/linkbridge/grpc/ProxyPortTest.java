@@ -19,6 +19,7 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.LinkBridgeException;
 import io.linkbridge.Node;
 import io.linkbridge.NodeBuilder;
+import io.linkbridge.ShutdownConfig;
 import io.linkbridge.grpc.v1.DiscoverRequest;
 import io.linkbridge.grpc.v1.DiscoveryServiceGrpc;
 import io.linkbridge.spi.LocalConsensusProvider;
@@ -120,6 +121,45 @@ class ProxyPortTest {
       node.shutdownNow();
     }
     assertThat(canBind(proxyPort)).as("the proxy port is released").isTrue();
+  }
+
+  /**
+   * A broker that leaves tells health-checking callers of its proxy port to go elsewhere (every
+   * status NOT_SERVING) while it still carries their calls through the grace period, then closes
+   * the proxy port with the API port.
+   */
+  @Test
+  void aLeavingBroker_isNotServingOnItsProxyPort_carriesCallsThroughTheGrace_thenClosesIt() throws Exception {
+    int apiPort = FreePorts.next();
+    int proxyPort = FreePorts.next();
+    Node node = broker(apiPort, proxyPort).shutdown(ShutdownConfig.DEFAULT.withGracePeriod(Duration.ofSeconds(4))).start();
+    NodeLeakCheck.track(node);
+    ManagedChannel proxy = NettyChannelBuilder.forAddress("127.0.0.1", proxyPort).usePlaintext().build();
+    ManagedChannel api = NettyChannelBuilder.forAddress("127.0.0.1", apiPort).usePlaintext().build();
+    try (ProxyTest.EchoInstance a = new ProxyTest.EchoInstance("a")) {
+      node.registry().register(a.instance("echo")).join();
+      HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(proxy).withDeadlineAfter(5, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(status(health, "test.Echo")).isEqualTo(ServingStatus.SERVING));
+      // an agent that ignores the broker's notice (it does not move) keeps the broker in its grace period
+      new RawAgent(api).register("stays", AgentServiceTest.instance("s1"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> node.registry().agents().stream().anyMatch(x -> x.id().equals("stays")));
+      long leftAt = System.nanoTime();
+      node.shutdown();
+      await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> {
+        assertThat(status(health, "")).isEqualTo(ServingStatus.NOT_SERVING);
+        assertThat(status(health, "test.Echo")).isEqualTo(ServingStatus.NOT_SERVING);
+      });
+      assertThat(ClientCalls.blockingUnaryCall(proxy, ProxyTest.UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "still"))
+          .as("a leaving broker still carries calls").isEqualTo("a:still");
+      assertThat(Duration.ofNanos(System.nanoTime() - leftAt)).as("checked within the grace period").isLessThan(Duration.ofSeconds(4));
+      assertThat(node.awaitTermination(Duration.ofSeconds(20))).isTrue();
+      assertThat(canBind(proxyPort)).as("the proxy port closed with the broker").isTrue();
+      assertThat(canBind(apiPort)).as("the API port too").isTrue();
+    } finally {
+      proxy.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      api.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      node.shutdownNow();
+    }
   }
 
   @Test
