@@ -7,12 +7,18 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import io.linkbridge.testing.JavaCommand;
+import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A plain grpc-java server of {@code bench.Echo} in a process of its own, the instance the proxy
@@ -43,6 +49,18 @@ public final class EchoServerMain {
       .setResponseMarshaller(BYTES).build();
 
   private EchoServerMain() {}
+
+  /** Starts the instance in a process of its own on {@code port}, its log in {@code log}, and waits until it serves. */
+  static Process start(int port, Path log) throws IOException {
+    Process p = new ProcessBuilder(JavaCommand.of("256m", EchoServerMain.class, List.of(String.valueOf(port))))
+        .redirectError(log.toFile()).start();
+    String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+    if (!"ready".equals(line)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("the instance did not start: " + line + "; see " + log);
+    }
+    return p;
+  }
 
   public static void main(String[] args) throws Exception {
     int port = Integer.parseInt(args[0]);

@@ -9,10 +9,6 @@ import io.linkbridge.LinkBridge;
 import io.linkbridge.Peer;
 import io.linkbridge.ServiceInstance;
 import io.linkbridge.testing.BrokerProcess;
-import io.linkbridge.testing.JavaCommand;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,12 +68,7 @@ public final class ProxyRoutesBenchmark {
         }
         TimeUnit.MILLISECONDS.sleep(50);
       }
-      instance = new ProcessBuilder(JavaCommand.of("256m", EchoServerMain.class, List.of(String.valueOf(instancePort))))
-          .redirectError(root.resolve("instance.log").toFile()).start();
-      String line = new BufferedReader(new InputStreamReader(instance.getInputStream(), StandardCharsets.UTF_8)).readLine();
-      if (!"ready".equals(line)) {
-        throw new IllegalStateException("the instance did not start: " + line + "; see " + root.resolve("instance.log"));
-      }
+      instance = EchoServerMain.start(instancePort, root.resolve("instance.log"));
       agent = LinkBridge.agent().id("bench-agent").brokers(apis.toArray(String[]::new))
           .register(ServiceInstance.builder("echo").id("echo-1").endpoint("127.0.0.1", instancePort).grpcService("bench.Echo").build()).start();
       String[] hp = apis.get(leader).split(":");
