@@ -647,8 +647,9 @@ final class AtomixRaftEngine implements ConsensusEngine {
 
   /**
    * Stops the Raft server and closes its log and threads, here and now. Atomix's
-   * {@code RaftServer.shutdown()} refuses a server whose bootstrap has not finished (no quorum yet)
-   * and closes the storage later on another thread; this does what it does, in every state.
+   * {@code RaftServer.shutdown()} refuses a server whose bootstrap has not finished (with static
+   * membership it never does: its join completes only on a member's OK, and no member gives one) and
+   * closes the storage later on another thread; this does what it does, in every state.
    */
   private void closeServer() {
     RaftContext c = context;
