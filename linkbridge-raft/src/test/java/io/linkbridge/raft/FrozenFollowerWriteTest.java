@@ -35,7 +35,6 @@ class FrozenFollowerWriteTest {
   @Test
   void theFirstWriteThroughEveryOtherMember_afterAFollowerFroze_takesLessThanTheRequestTimeout() {
     List<String> slow = new ArrayList<>();
-    int measured = 0;
     for (int round = 0; round < 4; round++) {
       try (TestCluster cluster = new TestCluster(dir.resolve("round-" + round), 3).start()) {
         cluster.awaitReady();
@@ -46,11 +45,7 @@ class FrozenFollowerWriteTest {
             cluster.node(i).registry().register(instance("warm-" + i + "-" + w)).join(); // every member's session is open
           }
         }
-        if (cluster.leaderIndex().orElse(-1) != leader) {
-          continue; // leadership moved during the warm-up (a loaded machine): this round would freeze the wrong member
-        }
         cluster.pause(frozen);
-        measured++;
         for (int via = 0; via < 3; via++) {
           if (via == frozen) {
             continue;
@@ -65,7 +60,6 @@ class FrozenFollowerWriteTest {
         cluster.heal();
       }
     }
-    assertThat(measured).as("rounds measured").isGreaterThanOrEqualTo(2);
     assertThat(slow).as("first writes after a follower froze that took %s or more", BOUND).isEmpty();
   }
 

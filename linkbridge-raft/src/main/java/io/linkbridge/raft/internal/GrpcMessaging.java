@@ -71,14 +71,10 @@ final class GrpcMessaging implements ClusterCommunicationService {
    * takes them, a follower by forwarding them to the leader, so they are sent to the leader this
    * member knows: a session that Atomix had connected to a follower otherwise waited a whole request
    * timeout (2 x electionTimeout) on its first write after that follower froze, before it tried
-   * another member (Atomix keeps a session on the server its first request reached). Not after such
-   * a request failed to reach the leader, until the leader answers this member again or for
-   * {@link #LEADER_RETRY_AFTER}: a leader this member cannot reach, though it hears from it (a wrong
-   * address in this member's list), is left to Atomix's own failover, through a member that forwards.
+   * another member.
    */
   private static final Set<String> CLIENT_REQUESTS = Set.of("raft-command", "raft-query", "raft-keep-alive", "raft-open", "raft-close",
       "raft-metadata");
-  static final Duration LEADER_RETRY_AFTER = Duration.ofSeconds(30);
   private static final Context.Key<SocketAddress> REMOTE = Context.key("linkbridge-raft-remote");
 
   private final MemberId localId;
@@ -100,8 +96,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
   /** Per peer: when it last answered a request (System.nanoTime), and the last failure of a request to it. */
   private final Map<MemberId, Long> lastAnswer = new ConcurrentHashMap<>();
   private final Map<MemberId, String> lastFailure = new ConcurrentHashMap<>();
-  /** When a client request sent to a member instead of where Atomix addressed it last failed to reach it. */
-  private final Map<MemberId, Long> redirectFailedAt = new ConcurrentHashMap<>();
   private volatile Server server;
   private volatile Supplier<MemberId> leader = () -> null;
   private boolean closed; // guarded by channels
@@ -343,19 +337,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   // ---- sending -------------------------------------------------------------------------------
 
-  /**
-   * Whether client requests may be sent to {@code member} instead of where Atomix addressed them: no
-   * such request failed to reach it since it last answered this member, or that failure is old.
-   */
-  private boolean reaches(MemberId member) {
-    Long failed = redirectFailedAt.get(member);
-    if (failed == null || member.equals(localId)) {
-      return true;
-    }
-    Long answered = lastAnswer.get(member);
-    return (answered != null && answered - failed > 0) || System.nanoTime() - failed > LEADER_RETRY_AFTER.toNanos();
-  }
-
   /** Where this member's client requests go ({@link #CLIENT_REQUESTS}): the leader it knows, or null while it knows none. */
   void clientRequestsTo(Supplier<MemberId> leader) {
     this.leader = leader;
@@ -365,12 +346,10 @@ final class GrpcMessaging implements ClusterCommunicationService {
   public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder, Function<byte[], R> decoder,
       MemberId to, Duration timeout) {
     MemberId known = CLIENT_REQUESTS.contains(subject) ? leader.get() : null;
-    boolean redirected = known != null && !known.equals(to) && addresses.containsKey(known) && reaches(known);
-    MemberId toMemberId = redirected ? known : to;
+    MemberId toMemberId = known != null && addresses.containsKey(known) ? known : to;
     if (MEMBERSHIP_CHANGES.contains(subject)) {
-      // Atomix's bootstrap asks the other members to add this one, every 2 x electionTimeout for the server's life (its join
-      // completes only on a member's OK). Membership is static (every member lists all) and every member refuses such requests:
-      // they are answered here, so a healthy cluster logs no refusal.
+      // Atomix's bootstrap asks the other members to add this one, at every start until a leader is known. Membership is static
+      // (every member lists all), so every member would refuse it: it is answered here, and no healthy start logs a refusal.
       return CompletableFuture.failedFuture(new IllegalStateException("membership is static: " + subject + " is not sent"));
     }
     byte[] payload;
@@ -394,9 +373,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
         } else {
           call(subject, payload, toMemberId, deadline).whenComplete((bytes, e) -> {
             if (e != null) {
-              if (redirected && !(e instanceof RemoteRaftFailure)) {
-                redirectFailedAt.put(toMemberId, System.nanoTime()); // Atomix's retry goes where Atomix chooses
-              }
               reply.completeExceptionally(e);
             } else {
               reply.complete(bytes);
