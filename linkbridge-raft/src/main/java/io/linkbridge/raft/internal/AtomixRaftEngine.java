@@ -127,11 +127,6 @@ final class AtomixRaftEngine implements ConsensusEngine {
     this.clientThreads = ThreadModel.SHARED_THREAD_POOL.factory("linkbridge-raft-client-" + name + "-%d", THREADS, log);
     this.messaging = new GrpcMessaging(localId, config.clusterId(), config.raftAddress(), config.apiAddress(), addresses, config.requestTimeout(),
         new RaftMessageInterceptors(new AppendDurability(forcer), new RedundantInstallFilter(this::appliedIndex), voteAbstention));
-    messaging.clientRequestsTo(() -> {
-      RaftContext c = context;
-      RaftMember leader = c == null ? null : c.getLeader();
-      return leader == null ? null : leader.memberId();
-    });
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -45,7 +45,6 @@ import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,15 +65,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private static final Logger log = LoggerFactory.getLogger(GrpcMessaging.class);
   /** Atomix's membership-change requests: membership is static, so no member may ever send them. */
   private static final Set<String> MEMBERSHIP_CHANGES = Set.of("raft-join", "raft-leave", "raft-reconfigure");
-  /**
-   * The requests of a member's Raft client (its session with the cluster) to the servers. Any server
-   * takes them, a follower by forwarding them to the leader, so they are sent to the leader this
-   * member knows: a session that Atomix had connected to a follower otherwise waited a whole request
-   * timeout (2 x electionTimeout) on its first write after that follower froze, before it tried
-   * another member.
-   */
-  private static final Set<String> CLIENT_REQUESTS = Set.of("raft-command", "raft-query", "raft-keep-alive", "raft-open", "raft-close",
-      "raft-metadata");
   private static final Context.Key<SocketAddress> REMOTE = Context.key("linkbridge-raft-remote");
 
   private final MemberId localId;
@@ -97,7 +87,6 @@ final class GrpcMessaging implements ClusterCommunicationService {
   private final Map<MemberId, Long> lastAnswer = new ConcurrentHashMap<>();
   private final Map<MemberId, String> lastFailure = new ConcurrentHashMap<>();
   private volatile Server server;
-  private volatile Supplier<MemberId> leader = () -> null;
   private boolean closed; // guarded by channels
 
   /** @param apiAddress where this broker serves agents and clients (null: nowhere), named to a call that comes here by mistake */
@@ -337,16 +326,9 @@ final class GrpcMessaging implements ClusterCommunicationService {
 
   // ---- sending -------------------------------------------------------------------------------
 
-  /** Where this member's client requests go ({@link #CLIENT_REQUESTS}): the leader it knows, or null while it knows none. */
-  void clientRequestsTo(Supplier<MemberId> leader) {
-    this.leader = leader;
-  }
-
   @Override
   public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder, Function<byte[], R> decoder,
-      MemberId to, Duration timeout) {
-    MemberId known = CLIENT_REQUESTS.contains(subject) ? leader.get() : null;
-    MemberId toMemberId = known != null && addresses.containsKey(known) ? known : to;
+      MemberId toMemberId, Duration timeout) {
     if (MEMBERSHIP_CHANGES.contains(subject)) {
       // Atomix's bootstrap asks the other members to add this one, at every start until a leader is known. Membership is static
       // (every member lists all), so every member would refuse it: it is answered here, and no healthy start logs a refusal.
