@@ -58,13 +58,6 @@ public interface ClusterState {
   /** Whether any instance of {@code service} is registered; unlike {@link #instances} it copies nothing. */
   boolean hasService(String service);
 
-  /**
-   * Whether {@code other} holds the very same instances as this state: true for the states before
-   * and after a write that changed no instance (an agent's or a broker's record). Constant time:
-   * states share what a write did not change.
-   */
-  boolean sameInstancesAs(ClusterState other);
-
   /** One instance, if registered. */
   Optional<ServiceInstance> instance(String service, String id);
 

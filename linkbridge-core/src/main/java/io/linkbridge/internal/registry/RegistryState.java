@@ -138,7 +138,6 @@ public final class RegistryState implements ClusterState {
    * and after a write that changed no instance (an agent's or a broker's record, a fence). Constant
    * time: states share what a write did not change.
    */
-  @Override
   public boolean sameInstancesAs(ClusterState other) {
     return other instanceof RegistryState o && services == o.services;
   }

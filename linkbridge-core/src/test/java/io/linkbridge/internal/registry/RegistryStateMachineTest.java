@@ -45,13 +45,13 @@ class RegistryStateMachineTest {
     assertThat(events).extracting(RegistryEvent::revision, RegistryEvent::type).containsExactly(org.assertj.core.groups.Tuple.tuple(1L, RegistryEvent.Type.INSTANCE_REGISTERED));
   }
 
-  /** What the proxy relies on to rebuild its routes only after instances changed. */
+  /** States share their instances across writes that change none (checked in constant time); hasService copies nothing. */
   @Test
   void sameInstancesAs_holdsAcrossWritesThatChangeNoInstance_andHasServiceCopiesNothing() {
-    ClusterState empty = sm.state();
+    RegistryState empty = sm.state();
     assertThat(empty.hasService("greeter")).isFalse();
     apply(new RegisterInstance(instance("g1", "")));
-    ClusterState one = sm.state();
+    RegistryState one = sm.state();
     assertThat(one.sameInstancesAs(empty)).isFalse();
     assertThat(one.hasService("greeter")).isTrue();
     apply(new AttachAgent("a1", "b1")); // an agent's record only

@@ -198,7 +198,6 @@ class GrpcRoutesTest {
           return out;
         }
         @Override public boolean hasService(String service) { return s.hasService(service); }
-        @Override public boolean sameInstancesAs(ClusterState other) { return false; }
         @Override public Optional<ServiceInstance> instance(String service, String id) { return s.instance(service, id); }
         @Override public List<ServiceInstance> allInstances() {
           reads.addAndGet(s.instanceCount());
