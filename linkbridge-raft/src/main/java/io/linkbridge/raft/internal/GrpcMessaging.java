@@ -330,8 +330,9 @@ final class GrpcMessaging implements ClusterCommunicationService {
   public <M, R> CompletableFuture<R> send(String subject, M message, Function<M, byte[]> encoder, Function<byte[], R> decoder,
       MemberId toMemberId, Duration timeout) {
     if (MEMBERSHIP_CHANGES.contains(subject)) {
-      // Atomix's bootstrap asks the other members to add this one, at every start until a leader is known. Membership is static
-      // (every member lists all), so every member would refuse it: it is answered here, and no healthy start logs a refusal.
+      // Atomix's bootstrap asks the other members to add this one, every 2 x electionTimeout for the server's life (its join
+      // completes only on a member's OK). Membership is static (every member lists all) and every member refuses such requests:
+      // they are answered here, so a healthy cluster logs no refusal.
       return CompletableFuture.failedFuture(new IllegalStateException("membership is static: " + subject + " is not sent"));
     }
     byte[] payload;
