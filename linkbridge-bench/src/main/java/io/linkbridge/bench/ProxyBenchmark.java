@@ -80,6 +80,7 @@ public final class ProxyBenchmark {
 
     List<Peer> peers = new ArrayList<>();
     List<String> apis = new ArrayList<>();
+    String proxyPort = "127.0.0.1:" + Ports.free(); // broker-2's proxyAddress
     for (int i = 1; i <= 3; i++) {
       peers.add(Peer.of("broker-" + i, "127.0.0.1:" + Ports.free()));
       apis.add("127.0.0.1:" + Ports.free());
@@ -93,8 +94,8 @@ public final class ProxyBenchmark {
     Agent agent = null;
     try {
       for (int i = 0; i < 3; i++) {
-        brokers.add(BrokerProcess.start(peers.get(i).id(), root.resolve(peers.get(i).id()), apis.get(i), peers,
-            root.resolve(peers.get(i).id() + ".log"), acked));
+        brokers.add(BrokerProcess.start(peers.get(i).id(), root.resolve(peers.get(i).id()), apis.get(i),
+            i == 1 ? List.of("proxy=" + proxyPort) : List.of(), peers, root.resolve(peers.get(i).id() + ".log"), acked));
       }
       brokers.forEach(BrokerProcess::awaitReady);
       instance = EchoServerMain.start(instancePort, root.resolve("instance.log"));
@@ -104,6 +105,7 @@ public final class ProxyBenchmark {
       Map<String, String> targets = new LinkedHashMap<>();
       targets.put("direct", "127.0.0.1:" + instancePort);
       targets.put("broker proxy", apis.get(1));
+      targets.put("broker proxy port", proxyPort);
       if (haveNginx) {
         int nginxPort = Ports.free();
         nginx = startNginx(nginxCommand, root.resolve("nginx"), nginxPort, instancePort);

@@ -42,12 +42,19 @@ class ProxyBalancingTest {
   private final List<EchoInstance> instances = new ArrayList<>();
   private final List<ClientCall<String, String>> held = new ArrayList<>();
 
+  /** Whether the calls go to the broker's dedicated proxy port (its frame path) instead of its API address. */
+  boolean onProxyPort() {
+    return false;
+  }
+
   private void start(ProxyConfig proxy) throws IOException {
     int port = FreePorts.next();
-    node = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next()).address("127.0.0.1:" + port).dataDir(dir)
-        .consensus(new LocalConsensusProvider()).proxy(proxy).start();
+    int proxyPort = FreePorts.next();
+    io.linkbridge.NodeBuilder builder = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next())
+        .address("127.0.0.1:" + port).dataDir(dir).consensus(new LocalConsensusProvider()).proxy(proxy);
+    node = (onProxyPort() ? builder.proxyAddress("127.0.0.1:" + proxyPort) : builder).start();
     NodeLeakCheck.track(node);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", onProxyPort() ? proxyPort : port).usePlaintext().build();
     for (String name : List.of("a", "b")) {
       EchoInstance i = new EchoInstance(name);
       instances.add(i);

@@ -162,7 +162,7 @@ class ProxyTest {
             };
           }))
           .build();
-      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).maxInboundMetadataSize(64 * 1024) // the broker must refuse large headers itself
           .addService(io.grpc.ServerInterceptors.intercept(echo, new io.grpc.ServerInterceptor() {
             @Override
             public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
@@ -225,18 +225,29 @@ class ProxyTest {
   }
 
   @TempDir Path dir;
-  private Node node;
-  private ManagedChannel channel;
-  private EchoInstance a;
-  private EchoInstance b;
+  Node node;
+  /** Where the calls go: the broker's API address, or its proxy port ({@link #onProxyPort}). */
+  ManagedChannel channel;
+  /** The broker's API address. */
+  ManagedChannel api;
+  EchoInstance a;
+  EchoInstance b;
+
+  /** Whether the calls go to the broker's dedicated proxy port (its frame path) instead of its API address. */
+  boolean onProxyPort() {
+    return false;
+  }
 
   @BeforeEach
   void start() throws IOException {
     int port = FreePorts.next();
-    node = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next()).address("127.0.0.1:" + port).dataDir(dir)
-        .consensus(new LocalConsensusProvider()).start();
+    int proxyPort = FreePorts.next();
+    io.linkbridge.NodeBuilder builder = LinkBridge.node().id("broker-1").raftAddress("127.0.0.1:" + FreePorts.next())
+        .address("127.0.0.1:" + port).dataDir(dir).consensus(new LocalConsensusProvider());
+    node = (onProxyPort() ? builder.proxyAddress("127.0.0.1:" + proxyPort) : builder).start();
     NodeLeakCheck.track(node);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    api = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    channel = onProxyPort() ? NettyChannelBuilder.forAddress("127.0.0.1", proxyPort).usePlaintext().build() : api;
     a = new EchoInstance("a");
     b = new EchoInstance("b");
     node.registry().register(a.instance("echo")).join();
@@ -246,12 +257,13 @@ class ProxyTest {
   @AfterEach
   void stop() throws InterruptedException {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    api.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     node.shutdownNow();
     a.close();
     b.close();
   }
 
-  private String unary(String request) {
+  String unary(String request) {
     return ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), request);
   }
 
@@ -511,8 +523,62 @@ class ProxyTest {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
           assertThat(e.getStatus().getDescription()).contains("/package.Service/Method");
         });
-    assertThat(DiscoveryServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+    assertThat(DiscoveryServiceGrpc.newBlockingStub(api).withDeadlineAfter(5, TimeUnit.SECONDS)
         .discover(DiscoverRequest.newBuilder().setService("echo").build()).getInstancesCount()).isEqualTo(2);
+  }
+
+  /**
+   * Request headers beyond gRPC's default 8 KiB, from a client that ignores the limit the broker
+   * advertises (gRPC libraries refuse to send them): the stream is refused with HTTP 431 and no
+   * instance sees the call; the connection's next call still goes through.
+   */
+  @Test
+  void oversizedHeaders_areRefused_andTheConnectionGoesOn() throws Exception {
+    io.grpc.netty.shaded.io.netty.channel.EventLoopGroup group = new io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup(1,
+        io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler.newFactory());
+    java.util.concurrent.BlockingQueue<String> statuses = new java.util.concurrent.LinkedBlockingQueue<>();
+    try {
+      io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
+          new io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder().server(false).encoderIgnoreMaxHeaderListSize(true)
+              .frameListener(new io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameAdapter() {
+                @Override
+                public void onHeadersRead(io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx, int id,
+                    io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers headers, int dependency, short weight, boolean exclusive,
+                    int padding, boolean end) {
+                  statuses.add(id + " " + headers.status() + " " + headers.get("grpc-status"));
+                }
+
+                @Override
+                public int onDataRead(io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx, int id,
+                    io.grpc.netty.shaded.io.netty.buffer.ByteBuf data, int padding, boolean end) {
+                  return data.readableBytes() + padding;
+                }
+              }).build();
+      String[] target = channel.authority().split(":");
+      io.grpc.netty.shaded.io.netty.channel.Channel raw = new io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap().group(group)
+          .channel(io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel.class)
+          .handler(h2).connect(target[0], Integer.parseInt(target[1])).sync().channel();
+      java.util.function.BiConsumer<Integer, String> send = (id, value) -> raw.eventLoop().execute(() -> {
+        io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx = raw.pipeline().context(h2);
+        io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers headers = new io.grpc.netty.shaded.io.netty.handler.codec.http2
+            .DefaultHttp2Headers().method("POST").scheme("http").path("/test.Echo/Unary").authority(channel.authority())
+            .set("content-type", "application/grpc").set("te", "trailers").set("x-test", value);
+        h2.encoder().writeHeaders(ctx, id, headers, 0, false, ctx.newPromise());
+        byte[] hello = "hi".getBytes(StandardCharsets.UTF_8);
+        h2.encoder().writeData(ctx, id, io.grpc.netty.shaded.io.netty.buffer.Unpooled.buffer().writeByte(0).writeInt(hello.length)
+            .writeBytes(hello), 0, true, ctx.newPromise());
+        h2.flush(ctx);
+      });
+      send.accept(3, "h".repeat(9 * 1024));
+      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("3 431 null");
+      send.accept(5, "small");
+      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("5 200 null"); // the answer's headers, then its trailers
+      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("5 null 0");
+      assertThat(a.seenHeaders.size() + b.seenHeaders.size()).isEqualTo(1);
+      raw.close().sync();
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
   }
 
   private Runnable badHeader(String service) {
@@ -522,7 +588,7 @@ class ProxyTest {
         CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "x");
   }
 
-  private static Status status(Runnable call) {
+  static Status status(Runnable call) {
     try {
       call.run();
     } catch (StatusRuntimeException e) {

@@ -30,7 +30,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,15 +114,17 @@ class NonJavaCallerTest {
         .build().start();
   }
 
-  @Test
-  void aNodeJsCaller_reachesAJavaServiceByNameThroughTheBroker() throws Exception {
+  /** Through the broker's API address, and through its proxy port (the frame path). */
+  @ParameterizedTest(name = "through the {0}")
+  @ValueSource(strings = {"API address", "proxy port"})
+  void aNodeJsCaller_reachesAJavaServiceByNameThroughTheBroker(String path) throws Exception {
     requireNode();
     int port = FreePorts.next();
     Server instance = echo(port);
-    try (TestCluster cluster = TestCluster.serving(dir, 1, b -> b).start()) {
+    try (TestCluster cluster = TestCluster.serving(dir, 1, b -> b).withProxyPorts().start()) {
       cluster.node(0).registry().register(ServiceInstance.builder("echo").id("echo-1").endpoint("127.0.0.1", port).grpcService("test.Echo")
           .build()).get(10, TimeUnit.SECONDS);
-      Process caller = new ProcessBuilder("node", CALLER.toString(), cluster.api(0)).redirectErrorStream(true).start();
+      Process caller = new ProcessBuilder("node", CALLER.toString(), path.equals("proxy port") ? cluster.proxy(0) : cluster.api(0)).redirectErrorStream(true).start();
       String out;
       try {
         await().atMost(Duration.ofSeconds(60)).until(() -> !caller.isAlive());

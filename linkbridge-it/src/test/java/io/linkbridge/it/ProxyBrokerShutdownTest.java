@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,7 +72,7 @@ class ProxyBrokerShutdownTest {
 
   @BeforeEach
   void start() throws Exception {
-    cluster = TestCluster.serving(dir, 3, b -> b.shutdown(ShutdownConfig.DEFAULT.withGracePeriod(GRACE))).start();
+    cluster = TestCluster.serving(dir, 3, b -> b.shutdown(ShutdownConfig.DEFAULT.withGracePeriod(GRACE))).withProxyPorts().start();
     int port = FreePorts.next();
     instance = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
         .addService(ServerServiceDefinition.builder("test.Echo")
@@ -175,9 +176,12 @@ class ProxyBrokerShutdownTest {
     return end;
   }
 
-  @Test
-  void theProxyingBrokerLeaves_unaryCallsLoseNothing_aShortStreamCompletes_aLongOneEndsUnavailable() throws Exception {
-    ManagedChannel list = brokerList(List.of(cluster.api(0), cluster.api(1), cluster.api(2)));
+  /** Through the brokers' API addresses, and through their proxy ports (the frame path). */
+  @ParameterizedTest(name = "through the {0}")
+  @ValueSource(strings = {"API addresses", "proxy ports"})
+  void theProxyingBrokerLeaves_unaryCallsLoseNothing_aShortStreamCompletes_aLongOneEndsUnavailable(String path) throws Exception {
+    java.util.function.IntFunction<String> address = path.equals("proxy ports") ? cluster::proxy : cluster::api;
+    ManagedChannel list = brokerList(List.of(address.apply(0), address.apply(1), address.apply(2)));
     await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
         .until(() -> ClientCalls.blockingUnaryCall(list, ECHO, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "warm").equals("echo:warm"));
 
@@ -200,7 +204,7 @@ class ProxyBrokerShutdownTest {
       callers.add(caller);
     }
 
-    ManagedChannel leaving = brokerList(List.of(cluster.api(0))); // the streams go through the broker that leaves
+    ManagedChannel leaving = brokerList(List.of(address.apply(0))); // the streams go through the broker that leaves
     int shortTicks = (int) (GRACE.toMillis() / TICK.toMillis() / 2); // ends in half the grace period
     List<String> shortGot = new CopyOnWriteArrayList<>();
     List<String> longGot = new CopyOnWriteArrayList<>();
@@ -226,8 +230,8 @@ class ProxyBrokerShutdownTest {
     for (Thread caller : callers) {
       caller.join(10_000);
     }
-    System.out.printf("proxying broker left: %d unary calls, %d failed; short stream %d ticks, long stream cut after %d ticks (%d ms)%n",
-        calls.get(), failures.size(), shortGot.size(), longGot.size(), cutAfter.toMillis());
+    System.out.printf("proxying broker left (%s): %d unary calls, %d failed; short stream %d ticks, long stream cut after %d ticks (%d ms)%n",
+        path, calls.get(), failures.size(), shortGot.size(), longGot.size(), cutAfter.toMillis());
     assertThat(failures).as("failed unary calls").isEmpty();
   }
 }

@@ -29,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,8 +64,10 @@ class ProxyInstanceFaultTest {
     assertThat(new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).start().waitFor()).isZero();
   }
 
-  @Test
-  void aFrozenInstanceFailsOnlyItsOwnCalls_aKilledOneOnlyThoseInFlight() throws Exception {
+  /** Through the broker's API address, and through its proxy port (the frame path); Discover always through the API. */
+  @ParameterizedTest(name = "through the {0}")
+  @ValueSource(strings = {"API address", "proxy port"})
+  void aFrozenInstanceFailsOnlyItsOwnCalls_aKilledOneOnlyThoseInFlight(String path) throws Exception {
     int portA = FreePorts.next();
     int portB = FreePorts.next();
     String api = "127.0.0.1:" + FreePorts.next();
@@ -74,13 +77,15 @@ class ProxyInstanceFaultTest {
     List<Thread> callers = new ArrayList<>();
     List<Process> instances = new ArrayList<>();
     BrokerProcess broker = null;
-    ManagedChannel channel = NettyChannelBuilder.forTarget(api).usePlaintext().build();
+    String proxyPort = "127.0.0.1:" + FreePorts.next();
+    ManagedChannel apiChannel = NettyChannelBuilder.forTarget(api).usePlaintext().build();
+    ManagedChannel channel = path.equals("proxy port") ? NettyChannelBuilder.forTarget(proxyPort).usePlaintext().build() : apiChannel;
     try {
       Process a = instance(dir, portA, "a");
       instances.add(a);
       instances.add(instance(dir, portB, "b"));
       // outlier ejection off: after the kill, only the retry of calls the dead instance refused keeps calls from failing
-      broker = BrokerProcess.start("broker-1", dir.resolve("broker-1"), api, List.of("ejectAfterFailures=0"),
+      broker = BrokerProcess.start("broker-1", dir.resolve("broker-1"), api, List.of("ejectAfterFailures=0", "proxy=" + proxyPort),
           List.of(Peer.of("broker-1", "127.0.0.1:" + FreePorts.next())), dir.resolve("broker-1.log"), acked);
       broker.awaitReady();
       try (Agent agent = LinkBridge.agent().id("agent-1").brokers(api)
@@ -89,7 +94,7 @@ class ProxyInstanceFaultTest {
         assertThat(agent.instances()).hasSize(2);
         for (int i = 0; i < 20; i++) { // warm-up, with time to spare: connections, class loading, JIT on both sides
           ClientCalls.blockingUnaryCall(channel, EchoInstanceMain.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "warm");
-          DiscoveryServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          DiscoveryServiceGrpc.newBlockingStub(apiChannel).withDeadlineAfter(10, TimeUnit.SECONDS)
               .discover(DiscoverRequest.newBuilder().setService("echo").build());
         }
         for (int i = 0; i < 4; i++) {
@@ -115,7 +120,7 @@ class ProxyInstanceFaultTest {
         signal(a, "STOP");
         TimeUnit.MILLISECONDS.sleep(1_500);
         long asked = System.nanoTime();
-        int discovered = DiscoveryServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        int discovered = DiscoveryServiceGrpc.newBlockingStub(apiChannel).withDeadlineAfter(5, TimeUnit.SECONDS)
             .discover(DiscoverRequest.newBuilder().setService("echo").build()).getInstancesCount();
         long discoverMillis = (System.nanoTime() - asked) / 1_000_000;
         TimeUnit.MILLISECONDS.sleep(1_500);
@@ -137,7 +142,7 @@ class ProxyInstanceFaultTest {
         List<Outcome> thawed = window(outcomes, continued + slack, killed);
         List<Outcome> dying = window(outcomes, killed, killed + slack);
         List<Outcome> after = window(outcomes, killed + slack, end);
-        System.out.printf("calls %d: baseline %d (%d failed), frozen %d (%d failed, %d by b), thawed %d (%d failed), killed %d (%d failed),"
+        System.out.printf(path + ": calls %d: baseline %d (%d failed), frozen %d (%d failed, %d by b), thawed %d (%d failed), killed %d (%d failed),"
             + " after %d (%d failed, %d by a); the broker's Discover took %d ms during the freeze%n", outcomes.size(), baseline.size(),
             failed(baseline).size(), frozen.size(), failed(frozen).size(), by(frozen, "b"), thawed.size(), failed(thawed).size(), dying.size(),
             failed(dying).size(), after.size(), failed(after).size(), by(after, "a"), discoverMillis);
@@ -157,6 +162,7 @@ class ProxyInstanceFaultTest {
     } finally {
       running.set(false);
       channel.shutdownNow();
+      apiChannel.shutdownNow();
       if (broker != null) {
         broker.close();
       }

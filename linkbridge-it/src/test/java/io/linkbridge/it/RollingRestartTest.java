@@ -65,7 +65,7 @@ class RollingRestartTest {
 
   @BeforeEach
   void start() throws IOException {
-    cluster = TestCluster.serving(dir, 3, b -> b).start();
+    cluster = TestCluster.serving(dir, 3, b -> b).withProxyPorts().start();
     for (int i = 0; i < 2; i++) {
       startInstance(i);
     }
@@ -158,6 +158,14 @@ class RollingRestartTest {
     ManagedChannel channel = NettyChannelBuilder.forAddress(broker.host(), broker.port()).usePlaintext().build();
     channels.add(channel);
     rollingRestartUnderLoad(channel, "the proxy of broker-3");
+  }
+
+  @Test
+  void throughABrokersProxyPort_noCallFails() throws Exception { // the frame path
+    HostAndPort broker = HostAndPort.parse("broker", cluster.proxy(2));
+    ManagedChannel channel = NettyChannelBuilder.forAddress(broker.host(), broker.port()).usePlaintext().build();
+    channels.add(channel);
+    rollingRestartUnderLoad(channel, "the proxy port of broker-3");
   }
 
   @Test

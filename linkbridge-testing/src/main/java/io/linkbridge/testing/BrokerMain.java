@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
 
 /**
  * A broker in its own JVM, driven over stdin/stdout by {@link BrokerProcess}, so tests can kill it with
- * SIGKILL. Arguments: {@code id dataDir [api=host:port] [electionTimeout=1500ms] [heartbeatInterval=100ms]
+ * SIGKILL. Arguments: {@code id dataDir [api=host:port] [proxy=host:port] [heapBuffers=true] [electionTimeout=1500ms] [heartbeatInterval=100ms]
  * [agentTimeout=400ms] [gracePeriod=30s] peer=host:port...} (the consensus and transport
  * providers on the class path are found as usual). Commands, one a line:
  * {@code status}, {@code ids}, {@code write <prefix>}, {@code stop}, {@code shutdown} (graceful; answers
@@ -37,6 +37,7 @@ public final class BrokerMain {
     List<Peer> peers = new ArrayList<>();
     String raftAddress = null;
     String api = null;
+    String proxyAddress = null;
     Duration election = Duration.ofMillis(500);
     Duration heartbeat = Duration.ofMillis(100);
     Duration agentTimeout = null;
@@ -46,6 +47,11 @@ public final class BrokerMain {
       String[] kv = args[i].split("=", 2);
       switch (kv[0]) {
         case "api" -> api = kv[1];
+        case "proxy" -> proxyAddress = kv[1];
+        case "heapBuffers" -> { // Netty's buffers on the heap, unpooled: a heap dump after GC then counts every byte the broker holds
+          System.setProperty("io.grpc.netty.shaded.io.netty.noPreferDirect", kv[1]);
+          System.setProperty("io.grpc.netty.shaded.io.netty.allocator.type", "unpooled");
+        }
         case "electionTimeout" -> election = Durations.parse(kv[0], kv[1]);
         case "heartbeatInterval" -> heartbeat = Durations.parse(kv[0], kv[1]);
         case "agentTimeout" -> agentTimeout = Durations.parse(kv[0], kv[1]);
@@ -66,6 +72,9 @@ public final class BrokerMain {
     }
     if (api != null) {
       builder.address(api);
+    }
+    if (proxyAddress != null) {
+      builder.proxyAddress(proxyAddress);
     }
     if (gracePeriod != null) {
       builder.shutdown(ShutdownConfig.DEFAULT.withGracePeriod(gracePeriod));

@@ -30,7 +30,9 @@ public final class TestCluster implements AutoCloseable {
   private final Node[] nodes;
   private final UnaryOperator<NodeBuilder> customizer;
   private final List<String> api = new ArrayList<>();
+  private final List<String> proxy = new ArrayList<>();
   private boolean serveApi;
+  private boolean proxyPorts;
 
   public TestCluster(Path root, int size) {
     this(root, size, b -> b);
@@ -43,6 +45,7 @@ public final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       peers.add(Peer.of("broker-" + (i + 1), "127.0.0.1:" + FreePorts.next()));
       api.add("127.0.0.1:" + FreePorts.next());
+      proxy.add("127.0.0.1:" + FreePorts.next());
     }
   }
 
@@ -51,6 +54,17 @@ public final class TestCluster implements AutoCloseable {
     TestCluster c = new TestCluster(root, size, customizer);
     c.serveApi = true;
     return c;
+  }
+
+  /** Each broker also opens a dedicated proxy port ({@code NodeBuilder.proxyAddress}), at {@link #proxy}. */
+  public TestCluster withProxyPorts() {
+    proxyPorts = true;
+    return this;
+  }
+
+  /** The proxy port ({@code host:port}) of broker {@code i}, served when built {@link #withProxyPorts}. */
+  public String proxy(int i) {
+    return proxy.get(i);
   }
 
   /** The API address ({@code host:port}) of broker {@code i}, served when built with {@link #serving}. */
@@ -84,6 +98,9 @@ public final class TestCluster implements AutoCloseable {
         .heartbeatInterval(Duration.ofMillis(100));
     if (serveApi) {
       b.address(api.get(i));
+    }
+    if (proxyPorts) {
+      b.proxyAddress(proxy.get(i));
     }
     nodes[i] = extra.apply(customizer.apply(b)).start();
     NodeLeakCheck.track(nodes[i]);

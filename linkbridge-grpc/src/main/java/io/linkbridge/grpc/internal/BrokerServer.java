@@ -66,19 +66,24 @@ public final class BrokerServer implements BrokerTransport {
   private final Server server;
   private final HealthStatusManager health;
   private final ServiceProxy proxy;
-  /** The dedicated proxy port's server and health, when the context names a proxy address; else null. */
+  /**
+   * The dedicated proxy port, when the context names a proxy address (else null): its frame path,
+   * and the grpc-java server on loopback it hands what it does not carry itself to, with its health.
+   */
+  private final FrameProxy frames;
   private final Server proxyServer;
   private final ProxyHealth proxyHealth;
   private final ExecutorService ownCalls;
   private final EventLoops loops;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
-  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy, Server proxyServer,
-      ProxyHealth proxyHealth, ExecutorService ownCalls, EventLoops loops) {
+  private BrokerServer(BrokerContext context, Server server, HealthStatusManager health, ServiceProxy proxy, FrameProxy frames,
+      Server proxyServer, ProxyHealth proxyHealth, ExecutorService ownCalls, EventLoops loops) {
     this.context = context;
     this.server = server;
     this.health = health;
     this.proxy = proxy;
+    this.frames = frames;
     this.proxyServer = proxyServer;
     this.proxyHealth = proxyHealth;
     this.ownCalls = ownCalls;
@@ -108,18 +113,26 @@ public final class BrokerServer implements BrokerTransport {
     Server proxyServer = null;
     if (context.proxyAddress() != null) {
       proxyHealth = new ProxyHealth(context.brokerId(), proxy.routes(), context.readiness());
-      proxyServer = serverOn(context.proxyAddress(), loops, ownCalls).addService(proxyHealth.service())
+      // loopback only, an ephemeral port: it serves what the proxy port serves, to the frame path
+      proxyServer = serverOn(new HostAndPort("127.0.0.1", 0), loops, ownCalls).addService(proxyHealth.service())
           .fallbackHandlerRegistry(proxy.everyMethod()).build();
     }
     HostAndPort binding = context.address();
+    FrameProxy frames = null;
     try {
       server.start();
       if (proxyServer != null) {
         binding = context.proxyAddress();
         proxyServer.start();
+        frames = new FrameProxy(context.brokerId(), proxy, loops, context.proxyAddress(),
+            (InetSocketAddress) proxyServer.getListenSockets().get(0));
+        frames.start();
       }
     } catch (IOException | RuntimeException e) {
       server.shutdownNow();
+      if (frames != null) {
+        frames.shutdownNow();
+      }
       if (proxyServer != null) {
         proxyServer.shutdownNow();
       }
@@ -142,7 +155,7 @@ public final class BrokerServer implements BrokerTransport {
     followReadiness.run();
     log.info("Broker {} serves linkbridge.v1 on {}{}", context.brokerId(), context.address(), proxyServer == null ? ""
         : ", and proxies every call on " + context.proxyAddress());
-    return new BrokerServer(context, server, health, proxy, proxyServer, proxyHealth, ownCalls, loops);
+    return new BrokerServer(context, server, health, proxy, frames, proxyServer, proxyHealth, ownCalls, loops);
   }
 
   /** A server on {@code address} on the broker's own threads, with the settings both of its ports share. */
@@ -183,6 +196,7 @@ public final class BrokerServer implements BrokerTransport {
     stopServing();
     server.shutdown();
     if (proxyServer != null) {
+      frames.shutdown();
       proxyServer.shutdown();
     }
   }
@@ -197,6 +211,7 @@ public final class BrokerServer implements BrokerTransport {
     proxy.close();
     server.shutdownNow();
     if (proxyServer != null) {
+      frames.shutdownNow();
       proxyServer.shutdownNow();
     }
     try {
@@ -215,7 +230,8 @@ public final class BrokerServer implements BrokerTransport {
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     boolean done = server.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
-        && (proxyServer == null || proxyServer.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS));
+        && (proxyServer == null || (frames.awaitTermination(deadline - System.nanoTime())
+            && proxyServer.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)));
     if (done) {
       // every call's last callback has run: the own calls' pool and the network threads can go
       ownCalls.shutdown();

@@ -176,9 +176,10 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   /** Calls in flight and failures in a row of each instance ({@code service/id}). */
   private final Map<String, InstanceHealth> health = new ConcurrentHashMap<>();
   private final Map<String, ServiceStats> stats = new ConcurrentHashMap<>();
-  private final Set<ProxiedCall> open = ConcurrentHashMap.newKeySet();
-  /** The calls one side of which has not taken the last message yet. */
-  private final Set<ProxiedCall> stalled = ConcurrentHashMap.newKeySet();
+  /** The calls carried now, by either data path (this one, and the proxy port's {@link FrameProxy}). */
+  private final Set<Carried> open = ConcurrentHashMap.newKeySet();
+  /** Told, after each look over the registry's instances, which addresses it still has (the frame path's connections). */
+  private final List<java.util.function.Consumer<Set<HostAndPort>>> addressUsers = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicInteger carried = new AtomicInteger();
   private final AutoCloseable subscription;
   private final ScheduledExecutorService reconciler;
@@ -299,6 +300,72 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * A call the proxy carries, by either data path: the stall bound ({@link #endStalledBeyondLimit})
+   * and {@link #close} reach it through this.
+   */
+  interface Carried {
+    /** Since when one side has not taken what the broker holds for it; 0 while neither waits. */
+    long stalledSince();
+
+    /** Ends the call for the stall bound, if it is still in the stall that began at {@code since}; whether it did. */
+    boolean endStalled(long since, long now, long limit);
+
+    /** Ends the call with {@code status} for the caller, and cancels the instance's side. */
+    void abort(Status status);
+  }
+
+  /**
+   * Whether the frame path may carry a call now: the broker serves (or is leaving, which still
+   * carries), is not closing, and one of its {@code maxCalls} slots is free, which this takes. When
+   * not, the frame path hands the call to this proxy, whose answer names why.
+   */
+  boolean takeCallSlot() {
+    if (closed || (readiness.notServing().isPresent() && !readiness.leaving())) {
+      return false;
+    }
+    if (carried.incrementAndGet() > config.maxCalls()) {
+      carried.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  void releaseCallSlot() {
+    carried.decrementAndGet();
+  }
+
+  /** {@link #pick}, or null when no instance can take the call (the caller is answered why elsewhere). */
+  ServiceInstance pickOrNull(String grpcService, String service, ServiceInstance excluded) {
+    try {
+      return pick(grpcService, service, excluded);
+    } catch (StatusException e) {
+      return null;
+    }
+  }
+
+  /** The counts of {@code grpcService}'s calls (of {@value #OTHER} for one no instance registered). */
+  ServiceStats statsFor(String grpcService) {
+    return statsOf(routes.registered(grpcService) ? grpcService : OTHER);
+  }
+
+  InstanceHealth healthOf(ServiceInstance instance) {
+    return health.computeIfAbsent(instance.service() + "/" + instance.id(), k -> new InstanceHealth());
+  }
+
+  Set<Carried> open() {
+    return open;
+  }
+
+  boolean closed() {
+    return closed;
+  }
+
+  /** {@code users} is told, after each look over the registry, which instance addresses it still has. */
+  void onAddressesInUse(java.util.function.Consumer<Set<HostAndPort>> users) {
+    addressUsers.add(users);
+  }
+
   /** A status to answer a call with, as an exception. */
   private static final class StatusException extends Exception {
     final transient Status status;
@@ -403,10 +470,6 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
-  private InstanceHealth healthOf(ServiceInstance instance) {
-    return health.computeIfAbsent(instance.service() + "/" + instance.id(), k -> new InstanceHealth());
-  }
-
   private ServiceStats statsOf(String grpcService) {
     ServiceStats s = stats.get(grpcService);
     if (s != null) {
@@ -459,7 +522,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * {@code ejectAfterFailures} of them it is set aside for {@code ejectionTime} times how many times in
    * a row it was (up to {@value #MAX_EJECTION_FACTOR}); a call that succeeds clears both.
    */
-  private final class InstanceHealth {
+  final class InstanceHealth {
     final AtomicInteger inFlight = new AtomicInteger();
     private int failures;
     private int ejections;
@@ -504,10 +567,10 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   }
 
   /** Counts and latencies of the calls to one gRPC service. Thread-safe. */
-  private static final class ServiceStats {
+  static final class ServiceStats {
     private final LongAdder calls = new LongAdder();
     private final LongAdder failures = new LongAdder();
-    private final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger inFlight = new AtomicInteger();
     private final Latencies latencies = new Latencies();
 
     void ended(long startedNanos, Status status) {
@@ -675,7 +738,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   /** On the apply thread: after a change of instances, the channels are looked over soon, off this thread. */
   private void onChange(RegistryEvent event) {
     boolean instancesChanged = event.instance() != null || event.type() == RegistryEvent.Type.STATE_RESTORED;
-    if (instancesChanged && !channels.isEmpty() && reconcilePending.compareAndSet(false, true)) {
+    if (instancesChanged && (!channels.isEmpty() || !addressUsers.isEmpty()) && reconcilePending.compareAndSet(false, true)) {
       try {
         reconciler.schedule(this::reconcile, 100, TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException e) {
@@ -694,6 +757,13 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       instances.add(i.service() + "/" + i.id());
     }
     health.entrySet().removeIf(e -> !instances.contains(e.getKey()) && e.getValue().inFlight.get() == 0);
+    for (java.util.function.Consumer<Set<HostAndPort>> user : addressUsers) {
+      try {
+        user.accept(used);
+      } catch (RuntimeException e) { // a periodic task that throws is never run again
+        log.warn("Broker {}: closing the proxy port's connections to addresses gone failed", brokerId, e);
+      }
+    }
     for (HostAndPort address : List.copyOf(channels.keySet())) {
       if (!used.contains(address)) {
         AddressChannels c = channels.remove(address);
@@ -713,18 +783,22 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
   private void endStalledBeyondLimit() {
     try {
       long limit = config.stalledBytesOrDefault();
-      if (stalled.size() * STALLED_CALL_BYTES <= limit) {
-        return;
-      }
       long now = System.nanoTime();
       long age = config.stallAge().toNanos();
-      record Stall(ProxiedCall call, long since) {}
+      record Stall(Carried call, long since) {}
       List<Stall> old = new ArrayList<>();
-      for (ProxiedCall c : stalled) {
-        long since = c.stalledSince; // read once: the call's threads change it meanwhile
-        if (since != 0 && now - since >= age) {
-          old.add(new Stall(c, since));
+      int stalledNow = 0;
+      for (Carried c : open) {
+        long since = c.stalledSince(); // read once: the call's threads change it meanwhile
+        if (since != 0) {
+          stalledNow++;
+          if (now - since >= age) {
+            old.add(new Stall(c, since));
+          }
         }
+      }
+      if (stalledNow * STALLED_CALL_BYTES <= limit) {
+        return;
       }
       old.sort(Comparator.comparingLong(Stall::since));
       long keep = limit / STALLED_CALL_BYTES;
@@ -741,6 +815,15 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     }
   }
 
+  /** What a call ended by the stall bound is answered; {@code callerDoesNotRead}: the caller is the side that did not read. */
+  Status stalledStatus(boolean callerDoesNotRead, long stalledNanos, long limit) {
+    String who = callerDoesNotRead ? "the caller has not read" : "the instance has not taken";
+    return Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " ends this call: " + who + " its last message for "
+        + TimeUnit.NANOSECONDS.toSeconds(stalledNanos) + " s, and stalled proxied calls would hold more than the broker allows"
+        + " (ProxyConfig stalledBytes " + (limit >> 20) + " MiB, at " + (STALLED_CALL_BYTES >> 20) + " MiB a call): read the stream as"
+        + " it comes, or call again");
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -752,7 +835,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
     routes.close();
     reconciler.shutdownNow();
     Status leaving = Status.UNAVAILABLE.withDescription("broker " + brokerId + " is shutting down: call again through another broker");
-    for (ProxiedCall call : List.copyOf(open)) {
+    for (Carried call : List.copyOf(open)) {
       try {
         call.abort(leaving);
       } catch (RuntimeException e) {
@@ -778,7 +861,7 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
    * instance's calls in flight and, once ended, towards its ejection; the call counts in the proxy's
    * calls carried and its service's stats until it ends.
    */
-  private final class ProxiedCall {
+  private final class ProxiedCall implements Carried {
     static final int RETRY_MESSAGES = 16;
     static final int RETRY_BYTES = 1024 * 1024;
 
@@ -1018,7 +1101,6 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       }
       closed = true;
       open.remove(this);
-      stalled.remove(this);
       serviceStats.inFlight.decrementAndGet();
       serviceStats.ended(started, status);
     }
@@ -1039,30 +1121,29 @@ final class ServiceProxy extends HandlerRegistry implements AutoCloseable {
       boolean waits = callerWaits || instanceWaits;
       if (waits && stalledSince == 0) {
         stalledSince = System.nanoTime() | 1; // never 0
-        stalled.add(this);
       } else if (!waits && stalledSince != 0) {
         stalledSince = 0;
-        stalled.remove(this);
       }
     }
 
-    /** Ends this call for {@link #endStalledBeyondLimit}, if it is still in the stall that began at {@code since}. */
-    synchronized boolean endStalled(long since, long now, long limit) {
+    @Override
+    public long stalledSince() {
+      return stalledSince;
+    }
+
+    @Override
+    public synchronized boolean endStalled(long since, long now, long limit) {
       if (closed || stalledSince != since) {
         return false; // ended, or it took the message meanwhile
       }
-      String who = instanceWaits ? "the caller has not read" : "the instance has not taken";
-      Status status = Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " ends this call: " + who + " its last message for "
-          + TimeUnit.NANOSECONDS.toSeconds(now - since) + " s, and stalled proxied calls would hold more than the broker allows"
-          + " (ProxyConfig stalledBytes " + (limit >> 20) + " MiB, at " + (STALLED_CALL_BYTES >> 20) + " MiB a call): read the stream as"
-          + " it comes, or call again");
+      Status status = stalledStatus(instanceWaits, now - since, limit);
       log.debug("Broker {}: proxied call {} ended: {}", brokerId, this, status.getDescription());
       abort(status); // frees what the instance's side held; the caller gets the status after what it has not read yet
       return true;
     }
 
-    /** Ends the call with {@code status} for the caller, and cancels the instance's call (the proxy closes, or the call stalled). */
-    synchronized void abort(Status status) {
+    @Override
+    public synchronized void abort(Status status) {
       if (closed) {
         return;
       }
