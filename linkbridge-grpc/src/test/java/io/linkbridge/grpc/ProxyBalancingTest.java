@@ -144,6 +144,46 @@ class ProxyBalancingTest {
   }
 
   /**
+   * A call the stall bound ended lets go of what the broker held for its caller: reading again, the
+   * caller gets what its own window held and the rest of the message it was in, then
+   * RESOURCE_EXHAUSTED, not the megabyte of messages the instance had sent meanwhile.
+   */
+  @Test
+  void aCallEndedByTheStallBound_dropsWhatItsCallerHadNotRead() throws Exception {
+    start(ProxyConfig.DEFAULT.withStallLimit(1 << 20, Duration.ofSeconds(1))); // no room for any stalled call
+    ManagedChannel narrow = NettyChannelBuilder.forTarget(channel.authority()).usePlaintext().flowControlWindow(64 * 1024).build();
+    try {
+      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
+      ClientCall<String, String> call = narrow.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onMessage(String message) {
+          got.incrementAndGet();
+        }
+
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          end.set(status);
+        }
+      }, new Metadata());
+      call.sendMessage("go");
+      call.halfClose();
+      call.request(1); // one message, then it reads no more
+      await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 1);
+      int sent = instances.stream().mapToInt(i -> i.flooded.get()).sum();
+      call.request(Integer.MAX_VALUE);
+      await().atMost(Duration.ofSeconds(10)).until(() -> end.get() != null);
+      assertThat(end.get().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(end.get().getDescription()).contains("the caller has not read its last message for");
+      assertThat(sent).as("64 kB messages the instance sent").isGreaterThanOrEqualTo(12);
+      assertThat(got.get()).as("64 kB messages the caller got").isLessThanOrEqualTo(5);
+    } finally {
+      narrow.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A call the broker ended still holds what its caller has not read: it counts against maxCalls
    * until its stream to the caller is done.
    */

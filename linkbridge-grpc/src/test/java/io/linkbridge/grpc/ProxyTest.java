@@ -43,6 +43,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -100,6 +101,8 @@ class ProxyTest {
     final List<String> seenClientIds = new CopyOnWriteArrayList<>();
     final List<Long> seenDeadlineMillis = new CopyOnWriteArrayList<>();
     final List<String> cancelled = new CopyOnWriteArrayList<>();
+    /** Unary calls asked to "hold": unanswered until the test answers them. */
+    final List<StreamObserver<String>> held = new CopyOnWriteArrayList<>();
     final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
     final java.util.concurrent.atomic.AtomicInteger flooded = new java.util.concurrent.atomic.AtomicInteger();
     /** When set, every unary call is answered with this status. */
@@ -107,6 +110,11 @@ class ProxyTest {
     final Server server;
 
     EchoInstance(String name) throws IOException {
+      this(name, Integer.MAX_VALUE);
+    }
+
+    /** An instance whose server takes at most {@code maxCallsPerConnection} calls at once on each connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    EchoInstance(String name, int maxCallsPerConnection) throws IOException {
       this.name = name;
       ServerServiceDefinition echo = ServerServiceDefinition.builder("test.Echo")
           .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
@@ -163,6 +171,7 @@ class ProxyTest {
           }))
           .build();
       server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).maxInboundMetadataSize(64 * 1024) // the broker must refuse large headers itself
+          .maxConcurrentCallsPerConnection(maxCallsPerConnection)
           .addService(io.grpc.ServerInterceptors.intercept(echo, new io.grpc.ServerInterceptor() {
             @Override
             public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
@@ -201,6 +210,8 @@ class ProxyTest {
         Metadata trailers = new Metadata();
         trailers.put(DETAILS, new byte[] {1, 2, 3, (byte) 0xff});
         out.onError(Status.FAILED_PRECONDITION.withDescription("instance " + name + " refuses").asRuntimeException(trailers));
+      } else if (request.equals("hold")) {
+        held.add(out);
       } else if (request.equals("sleep")) {
         ((ServerCallStreamObserver<String>) out).setOnCancelHandler(() -> cancelled.add("sleep"));
       } else {
@@ -534,50 +545,96 @@ class ProxyTest {
    */
   @Test
   void oversizedHeaders_areRefused_andTheConnectionGoesOn() throws Exception {
-    io.grpc.netty.shaded.io.netty.channel.EventLoopGroup group = new io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup(1,
-        io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler.newFactory());
-    java.util.concurrent.BlockingQueue<String> statuses = new java.util.concurrent.LinkedBlockingQueue<>();
-    try {
-      io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandler h2 =
-          new io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder().server(false).encoderIgnoreMaxHeaderListSize(true)
-              .frameListener(new io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameAdapter() {
-                @Override
-                public void onHeadersRead(io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx, int id,
-                    io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers headers, int dependency, short weight, boolean exclusive,
-                    int padding, boolean end) {
-                  statuses.add(id + " " + headers.status() + " " + headers.get("grpc-status"));
-                }
-
-                @Override
-                public int onDataRead(io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx, int id,
-                    io.grpc.netty.shaded.io.netty.buffer.ByteBuf data, int padding, boolean end) {
-                  return data.readableBytes() + padding;
-                }
-              }).build();
-      String[] target = channel.authority().split(":");
-      io.grpc.netty.shaded.io.netty.channel.Channel raw = new io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap().group(group)
-          .channel(io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel.class)
-          .handler(h2).connect(target[0], Integer.parseInt(target[1])).sync().channel();
-      java.util.function.BiConsumer<Integer, String> send = (id, value) -> raw.eventLoop().execute(() -> {
-        io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext ctx = raw.pipeline().context(h2);
-        io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers headers = new io.grpc.netty.shaded.io.netty.handler.codec.http2
-            .DefaultHttp2Headers().method("POST").scheme("http").path("/test.Echo/Unary").authority(channel.authority())
-            .set("content-type", "application/grpc").set("te", "trailers").set("x-test", value);
-        h2.encoder().writeHeaders(ctx, id, headers, 0, false, ctx.newPromise());
-        byte[] hello = "hi".getBytes(StandardCharsets.UTF_8);
-        h2.encoder().writeData(ctx, id, io.grpc.netty.shaded.io.netty.buffer.Unpooled.buffer().writeByte(0).writeInt(hello.length)
-            .writeBytes(hello), 0, true, ctx.newPromise());
-        h2.flush(ctx);
-      });
-      send.accept(3, "h".repeat(9 * 1024));
-      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("3 431 null");
-      send.accept(5, "small");
-      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("5 200 null"); // the answer's headers, then its trailers
-      assertThat(statuses.poll(5, TimeUnit.SECONDS)).isEqualTo("5 null 0");
+    try (RawHttp2Client raw = new RawHttp2Client(channel.authority())) {
+      raw.call(3, "/test.Echo/Unary", Map.of("x-test", "h".repeat(9 * 1024)), "hi");
+      assertThat(raw.next(5)).isEqualTo("3 headers 431 null");
+      raw.call(5, "/test.Echo/Unary", Map.of("x-test", "small"), "hi");
+      assertThat(raw.next(5)).isEqualTo("5 headers 200 null"); // the answer's headers, then its trailers
+      assertThat(raw.next(5)).isEqualTo("5 headers null 0");
       assertThat(a.seenHeaders.size() + b.seenHeaders.size()).isEqualTo(1);
-      raw.close().sync();
-    } finally {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Headers beyond a quarter more than the 8 KiB limit are a connection error, as on any grpc-java
+   * server (decoding them is refused, not just the call): that connection gets a GOAWAY and closes,
+   * no instance sees the call, and the broker goes on serving other connections.
+   */
+  @Test
+  void headersFarAboveTheLimit_closeThatConnection_andTheBrokerGoesOn() throws Exception {
+    try (RawHttp2Client raw = new RawHttp2Client(channel.authority())) {
+      raw.call(3, "/test.Echo/Unary", Map.of("x-test", "h".repeat(20 * 1024)), "hi"); // 15 KiB once HPACK-compressed
+      assertThat(raw.next(5)).startsWith("goaway");
+      await().atMost(Duration.ofSeconds(5)).until(() -> !raw.isOpen());
+    }
+    assertThat(a.seenHeaders.size() + b.seenHeaders.size()).isZero();
+    assertThat(ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "after"))
+        .endsWith(":after");
+  }
+
+  /**
+   * An instance that takes one call at a time per connection: a second call waits on the broker
+   * for its turn, as on a grpc-java channel, instead of failing, and goes through once the first ends.
+   */
+  @Test
+  void callsBeyondAnInstancesStreamLimit_waitForTheirTurn() throws Exception {
+    try (EchoInstance one = new EchoInstance("one", 1)) {
+      node.registry().register(one.instance("single")).join();
+      Metadata pick = new Metadata();
+      pick.put(Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER), "single");
+      Channel toOne = io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(pick));
+      ClientCall<String, String> first = toOne.newCall(UNARY, CallOptions.DEFAULT);
+      first.start(new ClientCall.Listener<>() {}, new Metadata());
+      first.sendMessage("hold");
+      first.halfClose();
+      await().atMost(Duration.ofSeconds(5)).until(() -> one.calls.get() == 1);
+      com.google.common.util.concurrent.ListenableFuture<String> second = io.grpc.stub.ClientCalls.futureUnaryCall(
+          toOne.newCall(UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS)), "next");
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !second.isDone());
+      one.held.forEach(out -> {
+        out.onNext("held");
+        out.onCompleted();
+      });
+      assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo("one:next");
+    }
+  }
+
+  /**
+   * A caller that sends a deadline but does not enforce it, to an instance that accepted the
+   * connection and never answers: the broker ends the call itself at the deadline, as a gRPC server
+   * does.
+   */
+  @Test
+  void aDeadlineTheCallerDoesNotEnforce_isEnforcedByTheBroker() throws Exception {
+    try (java.net.ServerSocket hung = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        RawHttp2Client raw = new RawHttp2Client(channel.authority())) {
+      List<java.net.Socket> accepted = new CopyOnWriteArrayList<>();
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(hung.accept()); // and never read or answer
+          }
+        } catch (IOException closed) {
+          // the test is over
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      node.registry().register(ServiceInstance.builder("hung").id("h").endpoint("127.0.0.1", hung.getLocalPort()).grpcService("test.Hung")
+          .build()).join();
+      long start = System.nanoTime();
+      raw.call(3, "/test.Hung/Call", Map.of("grpc-timeout", "700m"), "hi");
+      // the proxy port answers with trailers only, DEADLINE_EXCEEDED; on the API address grpc-java's server resets the stream (CANCEL)
+      assertThat(raw.next(10)).isEqualTo(onProxyPort() ? "3 headers 200 4" : "3 reset 8");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(600), Duration.ofSeconds(5));
+      assertThat(accepted).as("the call went to the hung instance").isNotEmpty();
+      accepted.forEach(socket -> {
+        try {
+          socket.close();
+        } catch (IOException e) {
+          // closing anyway
+        }
+      });
     }
   }
 

@@ -28,6 +28,7 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Error;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Settings;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Stream;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
@@ -38,6 +39,7 @@ import io.linkbridge.ServiceInstance;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -104,6 +106,8 @@ final class FrameProxy {
   private final Map<HostAndPort, AtomicReferenceArray<Upstream>> upstreams = new ConcurrentHashMap<>();
   private final AtomicReferenceArray<Upstream> fallbacks;
   private final ChannelGroup callers = new DefaultChannelGroup("linkbridge-proxy-callers", GlobalEventExecutor.INSTANCE);
+  /** Looks up instance host names, which may block: never on a network thread. */
+  private final java.util.concurrent.ExecutorService lookups;
   private volatile Channel server;
   private volatile boolean stopped;
 
@@ -114,6 +118,11 @@ final class FrameProxy {
     this.address = address;
     this.fallback = fallback;
     this.fallbacks = new AtomicReferenceArray<>(loops.size());
+    this.lookups = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "linkbridge-proxy-lookup-" + brokerId);
+      t.setDaemon(true);
+      return t;
+    });
     proxy.onAddressesInUse(this::retireUnused);
   }
 
@@ -124,6 +133,10 @@ final class FrameProxy {
           @Override
           protected void initChannel(Channel ch) {
             callers.add(ch);
+            if (stopped) { // accepted as the port closed, after the callers were told to go: told here
+              ch.close();
+              return;
+            }
             ch.pipeline().addLast(new CallerBuilder().make());
           }
         }).bind(address.host(), address.port()).awaitUninterruptibly();
@@ -165,13 +178,14 @@ final class FrameProxy {
     }
     upstreams.clear();
     closeAll(fallbacks);
+    lookups.shutdownNow();
   }
 
   private static void closeAll(AtomicReferenceArray<Upstream> all) {
     for (int i = 0; i < all.length(); i++) {
       Upstream u = all.get(i);
-      if (u != null && u.channel != null) {
-        u.channel.close();
+      if (u != null && !u.loop.isShuttingDown()) {
+        u.loop.execute(u::closeNow);
       }
     }
   }
@@ -212,7 +226,9 @@ final class FrameProxy {
     AtomicReferenceArray<Upstream> byLoop = upstreams.computeIfAbsent(to, k -> new AtomicReferenceArray<>(loops.size()));
     Upstream u = byLoop.get(index);
     if (u == null || !u.usable()) {
-      u = new Upstream(to.toString(), new InetSocketAddress(to.host(), to.port()), loop);
+      InetSocketAddress socket = isIpLiteral(to.host()) ? new InetSocketAddress(to.host(), to.port())
+          : InetSocketAddress.createUnresolved(to.host(), to.port()); // looked up off this thread, by connect
+      u = new Upstream(to.toString(), socket, loop);
       byLoop.set(index, u);
       u.connect();
       if (upstreams.get(to) != byLoop) {
@@ -220,6 +236,23 @@ final class FrameProxy {
       }
     }
     return u;
+  }
+
+  /** Whether {@code host} is an IPv4 or IPv6 address, which needs no lookup. */
+  static boolean isIpLiteral(String host) {
+    if (host.indexOf(':') >= 0) {
+      return true; // HostAndPort allows a colon only in an IPv6 address
+    }
+    int dots = 0;
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c == '.') {
+        dots++;
+      } else if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return dots == 3;
   }
 
   private Upstream fallbackOn(EventLoop loop, int index) {
@@ -349,6 +382,19 @@ final class FrameProxy {
   private final class Caller extends Connection {
     Caller(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
       super(decoder, encoder, settings);
+      Http2RemoteFlowController out = encoder.flowController();
+      out.listener(stream -> {
+        FrameCall call = calls.get(stream.id());
+        if (call != null && out.isWritable(stream)) {
+          ctx.executor().execute(call::drainToCaller); // not from inside the flow controller
+        }
+      });
+    }
+
+    /** Whether stream {@code id} takes a frame now: its window and the connection's have room, and the socket's buffer does. */
+    boolean writable(int id) {
+      Http2Stream s = connection().stream(id);
+      return s != null && encoder().flowController().isWritable(s);
     }
 
     @Override
@@ -460,6 +506,29 @@ final class FrameProxy {
     }
 
     void connect() {
+      if (!socket.isUnresolved()) {
+        connectTo(socket);
+        return;
+      }
+      try {
+        lookups.execute(() -> {
+          InetSocketAddress found = new InetSocketAddress(socket.getHostString(), socket.getPort());
+          loop.execute(() -> connectTo(found));
+        });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        connectTo(socket); // stopping: fails below
+      }
+    }
+
+    private void connectTo(InetSocketAddress to) {
+      if (to.isUnresolved()) {
+        closed = true;
+        String why = "broker " + brokerId + " cannot connect to instance address " + name + ": its host name does not resolve";
+        List<FrameCall> ready = List.copyOf(waiting);
+        waiting.clear();
+        ready.forEach(c -> c.attemptFailed(this, false, true, why));
+        return;
+      }
       ChannelFuture f = new Bootstrap().group(loop).channel(loops.clientChannelType()).option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS).handler(new ChannelInitializer<Channel>() {
             @Override
@@ -467,7 +536,7 @@ final class FrameProxy {
               handler = new InstanceBuilder(Upstream.this).make();
               ch.pipeline().addLast(handler);
             }
-          }).connect(socket);
+          }).connect(to);
       channel = f.channel();
       f.addListener((ChannelFutureListener) done -> {
         List<FrameCall> ready = List.copyOf(waiting);
@@ -476,11 +545,15 @@ final class FrameProxy {
           active = true;
           ready.forEach(c -> c.open(this));
           handler.flushSoon();
+          if (retired) {
+            channel.close(); // retired while it was being made: closes once the calls that waited for it ended
+          }
         } else {
+          closeNow(); // made as the broker stopped: closed here, as shutdownNow may have looked before it was
           closed = true;
           String why = "broker " + brokerId + " cannot connect to " + (name == null ? "its own proxy server" : "instance address " + name)
               + ": " + (done.cause() == null ? "the broker is stopping" : done.cause().getMessage());
-          ready.forEach(c -> c.attemptFailed(this, false, why));
+          ready.forEach(c -> c.attemptFailed(this, false, true, why));
         }
       });
       channel.closeFuture().addListener(x -> closed = true);
@@ -491,6 +564,16 @@ final class FrameProxy {
         call.open(this);
       } else {
         waiting.add(call);
+      }
+    }
+
+    /** On its thread: the connection closes now, its calls with it. */
+    void closeNow() {
+      if (handler != null) {
+        handler.gracefulShutdownTimeoutMillis(0);
+      }
+      if (channel != null) {
+        channel.close();
       }
     }
 
@@ -516,6 +599,15 @@ final class FrameProxy {
     void streamClosed(FrameCall call, Http2Stream stream) {
       call.instanceStreamClosed(upstream, stream.id());
     }
+
+    /** Through the encoder, which drops a stream still waiting for a place under the instance's stream limit before it is sent. */
+    @Override
+    void reset(int id, Http2Error error) {
+      if (connection().stream(id) != null || id > connection().local().lastStreamCreated()) {
+        encoder().writeRstStream(ctx, id, error.code(), ctx.newPromise());
+        flushSoon();
+      }
+    }
   }
 
   private final class InstanceBuilder extends AbstractHttp2ConnectionHandlerBuilder<Instance, InstanceBuilder> {
@@ -527,6 +619,8 @@ final class FrameProxy {
       initialSettings(settings().pushEnabled(false));
       frameListener(new InstanceFrames());
       gracefulShutdownTimeoutMillis(-1); // a retired connection closes once its calls ended
+      // calls beyond the instance's SETTINGS_MAX_CONCURRENT_STREAMS wait for a place, as on grpc-java's channels, not refused
+      encoderEnforceMaxConcurrentStreams(true);
       encoderEnforceMaxRstFramesPerWindow(0, 0); // each reset to an instance is a caller's cancel, bounded on the caller's connection
     }
 
@@ -720,10 +814,63 @@ final class FrameProxy {
     return Status.fromCodeValue(value);
   }
 
+  /**
+   * Where the gRPC messages of one direction of a call end, over its DATA frames: each message is a
+   * 5-byte prefix (a flag byte, then its length, 4 bytes big-endian) and that many bytes.
+   */
+  static final class Framing {
+    /** Bytes of the current message's prefix read so far, 0 to 4. */
+    private int prefixSeen;
+    private long length;
+    /** Bytes of the current message still to come after its prefix. */
+    private long left;
+
+    /** Whether what was read so far ends with a whole message. */
+    boolean atBoundary() {
+      return prefixSeen == 0 && left == 0;
+    }
+
+    /**
+     * Reads {@code data} (its reader index unchanged) as the next bytes of the stream, with
+     * {@code stopAtEnd} only up to the end of the message they are in; returns how many it read.
+     */
+    int pass(ByteBuf data, boolean stopAtEnd) {
+      int start = data.readerIndex();
+      int end = data.writerIndex();
+      int i = start;
+      while (i < end) {
+        if (left > 0) {
+          int n = (int) Math.min(left, end - i);
+          left -= n;
+          i += n;
+        } else {
+          if (prefixSeen > 0) {
+            length = (length << 8) | (data.getByte(i) & 0xff);
+          }
+          i++;
+          if (++prefixSeen < 5) {
+            continue;
+          }
+          left = length;
+          length = 0;
+          prefixSeen = 0;
+        }
+        if (stopAtEnd && atBoundary()) {
+          break;
+        }
+      }
+      return i - start;
+    }
+  }
+
   /** A request DATA frame from the caller: kept until the instance has it (and for a retry, until its answer began). */
   private static final class Chunk {
+    /** What a held chunk is counted at beyond its bytes, so that many tiny frames cannot hold much more than the retry buffer says. */
+    static final int OVERHEAD = 64;
+    /** A frame smaller than this that has to wait for the call to open is gathered with the next ones into one buffer. */
+    static final int GATHER = 4096;
     final ByteBuf data;
-    final int flowBytes;
+    int flowBytes;
     boolean given;
 
     Chunk(ByteBuf data) {
@@ -773,6 +920,21 @@ final class FrameProxy {
     private int writingToInstance;
     /** When a side last took a frame while the other still had frames for it; 0 while none waits. */
     private volatile long stallSince;
+    /**
+     * Response frames the caller's stream cannot take yet, oldest first. They wait here, not in the
+     * connection's flow controller, so that a call the broker ends can drop them instead of holding
+     * them until its caller reads.
+     */
+    private final ArrayDeque<ByteBuf> toCaller = new ArrayDeque<>(2);
+    /** The last frame of {@link #toCaller} ends the stream (DATA with END_STREAM: not gRPC). */
+    private boolean toCallerEnds;
+    /** The instance's trailers, waiting behind {@link #toCaller}. */
+    private Http2Headers trailersWaiting;
+    /** Where the response's messages end, in what was handed to the caller's connection. */
+    private final Framing handedOn = new Framing();
+    /** The call's counts were taken ({@link #finish}). */
+    private boolean finished;
+    private java.util.concurrent.ScheduledFuture<?> deadlineTimer;
 
     FrameCall(Caller caller, int callerId, Http2Headers request, boolean endStream, long started, long timeoutNanos, String grpcService,
         String service, ServiceInstance target) {
@@ -802,7 +964,23 @@ final class FrameProxy {
       }
       stats.inFlight.incrementAndGet();
       proxy.open().add(this);
+      if (hasDeadline) {
+        deadlineTimer = caller.ctx.executor().schedule(this::deadlinePassed, deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      }
       attempt(target);
+    }
+
+    /** As a gRPC server does: at the caller's deadline the call ends DEADLINE_EXCEEDED, whatever the caller and the instance do. */
+    private void deadlinePassed() {
+      if (done) {
+        return;
+      }
+      Status status = Status.DEADLINE_EXCEEDED.withDescription("the call's deadline passed at broker " + brokerId + ", "
+          + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms after it arrived (" + peerName(upstream) + ")");
+      over(status, status, reached);
+      answer(status);
+      cancelInstanceSide(Http2Error.CANCEL);
+      releaseHeld();
     }
 
     private void attempt(ServiceInstance instance) {
@@ -820,13 +998,13 @@ final class FrameProxy {
       Instance h = on.handler;
       int id = h.connection().local().incrementAndGetNextStreamId();
       if (id < 0 || !on.usable()) {
-        attemptFailed(on, false, "the connection to " + on.name + " takes no new call");
+        attemptFailed(on, false, false, "the connection to " + on.name + " takes no new call");
         return;
       }
       upstream = on;
       upstreamId = id;
       h.calls.put(id, this);
-      Http2Headers headers = viaFallback() ? request : forInstance();
+      Http2Headers headers = viaFallback() ? forFallback() : forInstance();
       boolean endNow = callerEnded && held.isEmpty();
       h.encoder().writeHeaders(h.ctx, id, headers, 0, endNow, h.ctx.newPromise().addListener((ChannelFutureListener) f -> {
         if (f.isSuccess()) {
@@ -834,10 +1012,13 @@ final class FrameProxy {
             reached = true;
           }
         } else if (upstream == on && upstreamId == id && !done && !responseStarted) {
-          attemptFailed(on, false, "the call could not be sent to " + (on.name == null ? "the broker's proxy server" : on.name) + ": "
+          attemptFailed(on, false, false, "the call could not be sent to " + (on.name == null ? "the broker's proxy server" : on.name) + ": "
               + f.cause().getMessage());
         }
       }));
+      if (upstream != on || upstreamId != id || done) {
+        return; // the write failed at once (the instance's stream limit, its header limit) and the call moved on, or ended
+      }
       for (int i = 0; i < held.size(); i++) {
         writeToInstance(held.get(i), callerEnded && i == held.size() - 1);
       }
@@ -851,6 +1032,14 @@ final class FrameProxy {
         held.clear(); // handed on: the writes own them now
       }
       h.flushSoon();
+    }
+
+    /** The caller's headers, unchanged but for {@code grpc-timeout}: the time left. */
+    private Http2Headers forFallback() {
+      if (hasDeadline) {
+        request.set(GRPC_TIMEOUT, timeoutValue(deadline - System.nanoTime()));
+      }
+      return request;
     }
 
     /** The caller's headers for the instance: its address as {@code :authority}, the time left, no {@code linkbridge-*} header. */
@@ -892,8 +1081,22 @@ final class FrameProxy {
       }
       callerEnded |= end;
       boolean opened = upstream != null && upstream.handler.calls.get(upstreamId) == this;
+      int n = data.readableBytes();
+      Chunk last = held.isEmpty() ? null : held.get(held.size() - 1);
+      if (!opened && last != null && !last.given && last.data.writableBytes() >= n) { // waits for the call to open: gathered with the frame before
+        last.data.writeBytes(data, data.readerIndex(), n);
+        last.flowBytes += n;
+        if (keepForRetry) {
+          heldBytes += n;
+          if (heldBytes > ServiceProxy.RETRY_BUFFER_PER_CALL) {
+            stopKeeping();
+          }
+        }
+        return padding;
+      }
       // kept for a retry, or until the call opens: a copy of its own
-      Chunk chunk = new Chunk(opened && !keepForRetry ? upstream.handler.toPassOn(upstreamId, data) : data.copy());
+      Chunk chunk = new Chunk(opened && !keepForRetry ? upstream.handler.toPassOn(upstreamId, data)
+          : opened ? data.copy() : data.alloc().buffer(Math.max(n, Chunk.GATHER)).writeBytes(data, data.readerIndex(), n));
       if (opened) {
         writeToInstance(chunk, end);
         upstream.handler.flushSoon();
@@ -901,9 +1104,9 @@ final class FrameProxy {
       if (!opened || keepForRetry) {
         held.add(chunk);
         if (keepForRetry) {
-          heldBytes += chunk.flowBytes;
+          heldBytes += chunk.flowBytes + Chunk.OVERHEAD;
           if (counted != null) {
-            counted.retryHeld += chunk.flowBytes;
+            counted.retryHeld += chunk.flowBytes + Chunk.OVERHEAD;
           }
           if (heldBytes > ServiceProxy.RETRY_BUFFER_PER_CALL || (counted != null && counted.retryHeld > counted.retryBudget)) {
             stopKeeping(); // too much to hold: this call is not retried
@@ -973,24 +1176,66 @@ final class FrameProxy {
       }
     }
 
-    /** A DATA frame from the instance, passed on as it came. */
+    /** The instance's side of the call ends now, with {@code error}, if it is still open. */
+    private void cancelInstanceSide(Http2Error error) {
+      if (upstream != null && upstream.handler.calls.remove(upstreamId) == this) {
+        upstream.handler.reset(upstreamId, error);
+      }
+    }
+
+    /** A DATA frame from the instance: passed on as it came when the caller's stream takes it, else kept until it does. */
     int fromInstance(ByteBuf data, int padding, boolean end) {
       if (done) {
         return data.readableBytes() + padding;
       }
-      writeToCaller(caller.toPassOn(callerId, data), data.readableBytes(), end);
+      if (!responseStarted) {
+        Status status = Status.INTERNAL.withDescription(peerName(upstream) + " sent response data before its response headers");
+        over(status, status, true);
+        answer(status);
+        cancelInstanceSide(Http2Error.PROTOCOL_ERROR);
+        return data.readableBytes() + padding;
+      }
+      waiting(false, 1);
+      if (toCaller.isEmpty() && caller.writable(callerId)) {
+        handOn(data.retain(), end);
+      } else {
+        toCaller.add(data.copy()); // what waits holds its own bytes, not the whole buffer the frame was read into
+        toCallerEnds = end;
+      }
       if (end) { // DATA that ends the stream: no trailers, not gRPC; the caller's side reports it
         over(Status.UNKNOWN, Status.UNKNOWN, true);
-        done = true;
       }
       return padding;
     }
 
-    /** One DATA frame to the caller; the instance gets {@code bytes} back once the caller's connection took it. */
-    private void writeToCaller(ByteBuf data, int bytes, boolean end) {
+    /** On the caller's thread, when its stream may take more: what waits for it goes on, as far as it takes it. */
+    void drainToCaller() {
+      while (!toCaller.isEmpty() && caller.writable(callerId)) {
+        ByteBuf next = toCaller.poll();
+        handOn(next, toCallerEnds && toCaller.isEmpty());
+      }
+      if (toCaller.isEmpty()) {
+        if (trailersWaiting != null) {
+          Http2Headers trailers = trailersWaiting;
+          trailersWaiting = null;
+          answer(trailers);
+        }
+        if (done) {
+          leave();
+        }
+      }
+    }
+
+    private void handOn(ByteBuf data, boolean end) {
+      handedOn.pass(data, false);
+      writeToCaller(data, end);
+    }
+
+    /** One DATA frame to the caller's connection, counted as waiting; the instance gets its bytes back once the connection took it. */
+    private void writeToCaller(ByteBuf data, boolean end) {
       Instance from = upstream.handler;
       int id = upstreamId;
-      waiting(false, 1);
+      int bytes = data.readableBytes();
       caller.encoder().writeData(caller.ctx, callerId, data, 0, end, caller.ctx.newPromise()
           .addListener((ChannelFutureListener) f -> {
             waiting(false, -1);
@@ -999,19 +1244,54 @@ final class FrameProxy {
       caller.flushSoon();
     }
 
+    /**
+     * Before the broker's own answer: of what waits for the caller, the rest of the message the
+     * caller is in goes on and the rest is dropped, so that the answer follows a whole message.
+     * False when that message never came whole from the instance: the stream cannot end cleanly.
+     */
+    private boolean cutToCaller() {
+      while (!toCaller.isEmpty()) {
+        ByteBuf next = toCaller.poll();
+        if (handedOn.atBoundary()) {
+          next.release();
+          waiting(false, -1);
+          continue;
+        }
+        int n = handedOn.pass(next, true);
+        if (n < next.readableBytes()) {
+          ByteBuf part = next.retainedSlice(next.readerIndex(), n);
+          next.release();
+          next = part;
+        }
+        writeToCaller(next, false);
+      }
+      trailersWaiting = null;
+      return handedOn.atBoundary();
+    }
+
+    /** What waits for the caller is let go: its stream ended. */
+    private void dropToCaller() {
+      for (ByteBuf b = toCaller.poll(); b != null; b = toCaller.poll()) {
+        b.release();
+        waiting(false, -1);
+      }
+      trailersWaiting = null;
+    }
+
     void instanceReset(long code) {
       if (done) {
         return;
       }
       Instance from = upstream.handler;
       from.calls.remove(upstreamId); // the close that follows is this reset
+      String peer = peerName(upstream);
       if (code == Http2Error.REFUSED_STREAM.code() && !responseStarted) {
-        attemptFailed(upstream, false, "instance " + target.service() + "/" + target.id() + " refused the call (RST_STREAM REFUSED_STREAM)");
+        attemptFailed(upstream, false, false, peer + " refused the call (RST_STREAM REFUSED_STREAM)");
         return;
       }
       Status status = code == Http2Error.CANCEL.code()
-          ? Status.CANCELLED.withDescription("instance " + target.service() + "/" + target.id() + " cancelled the call")
-          : Status.INTERNAL.withDescription("instance " + target.service() + "/" + target.id() + " reset the call: HTTP/2 error "
+          ? Status.CANCELLED.withDescription(peer + " cancelled the call")
+          : Status.INTERNAL.withDescription(peer + " reset the call: HTTP/2 error "
               + (Http2Error.valueOf(code) == null ? String.valueOf(code) : Http2Error.valueOf(code).name()));
       over(status, status, true);
       answer(status);
@@ -1024,15 +1304,22 @@ final class FrameProxy {
       }
       Http2Connection c = on.handler.connection();
       boolean unseen = c.goAwayReceived() && id > c.local().lastStreamKnownByPeer();
-      String name = viaFallback() ? "the broker's proxy server" : "instance " + target.service() + "/" + target.id() + " (" + on.name + ")";
-      attemptFailed(on, reached && !unseen, "the connection to " + name + " closed before the call ended");
+      attemptFailed(on, reached && !unseen, true, "the connection to " + peerName(on) + " closed before the call ended");
+    }
+
+    /** The other end of this call's current attempt, as messages name it. */
+    private String peerName(Upstream on) {
+      return viaFallback() ? "the broker's proxy server"
+          : "instance " + target.service() + "/" + target.id() + " (" + (on == null ? target.host() + ":" + target.port() : on.name) + ")";
     }
 
     /**
-     * The current attempt ended UNAVAILABLE ({@code seen}: the instance may have acted on it). One
+     * The current attempt ended UNAVAILABLE ({@code seen}: the instance may have acted on it;
+     * {@code instanceFailed}: the instance or its address failed, which counts toward its ejection,
+     * rather than the broker's connection refusing the call, as grpc-java's channel would have). One
      * the instance never saw goes once to another instance, while what the caller sent is still held.
      */
-    void attemptFailed(Upstream on, boolean seen, String why) {
+    void attemptFailed(Upstream on, boolean seen, boolean instanceFailed, String why) {
       if (done) {
         return;
       }
@@ -1047,7 +1334,7 @@ final class FrameProxy {
         return;
       }
       ServiceInstance failed = target;
-      endAttempt(status, seen);
+      endAttempt(instanceFailed ? status : null, seen);
       if (!seen && !retried && keepForRetry && !responseStarted) {
         ServiceInstance next = proxy.pickOrNull(grpcService, service, failed);
         if (next != null) {
@@ -1073,11 +1360,14 @@ final class FrameProxy {
         boolean expired = hasDeadline && System.nanoTime() - deadline >= 0;
         Status status = expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
         over(status, status, reached);
-        if (upstream != null && upstream.handler.calls.remove(upstreamId) == this) {
-          upstream.handler.reset(upstreamId, Http2Error.CANCEL);
-        }
+        cancelInstanceSide(Http2Error.CANCEL);
       }
+      dropToCaller();
+      leave();
       releaseHeld();
+      if (deadlineTimer != null) {
+        deadlineTimer.cancel(false);
+      }
       if (!viaFallback() && !released) {
         released = true;
         proxy.releaseCallSlot();
@@ -1093,25 +1383,51 @@ final class FrameProxy {
       done = true;
     }
 
+    /** The current attempt ended with {@code status}; null: for a reason that says nothing of the instance (not counted toward ejection). */
     private void endAttempt(Status status, boolean seen) {
       if (attempt != null) {
         attempt.inFlight.decrementAndGet();
-        attempt.ended(target, status, seen);
+        if (status != null) {
+          attempt.ended(target, status, seen);
+        }
         attempt = null;
       }
     }
 
     private void finish(Status status) {
-      if (stats != null && proxy.open().remove(this)) {
+      if (stats != null && !finished) {
+        finished = true;
         stats.inFlight.decrementAndGet();
         stats.ended(started, status);
       }
       done = true;
+      if (toCaller.isEmpty()) {
+        leave();
+      } // else the call stays open for the stall bound and the close until what waits for its caller went on
+    }
+
+    /** Out of the proxy's open calls: nothing of it waits in the broker any more (but a frame on its way). */
+    private void leave() {
+      if (!viaFallback()) {
+        proxy.open().remove(this);
+      }
       stallSince = 0;
     }
 
-    /** Answers the caller with {@code status}, after what it has not read yet. */
+    /**
+     * Answers the caller with {@code status}, after the message it is reading; what waits behind
+     * that is dropped. When that message cannot be completed, the caller's stream is reset instead
+     * ({@code ENHANCE_YOUR_CALM}, which gRPC reports as RESOURCE_EXHAUSTED, for the stall bound;
+     * {@code CANCEL} otherwise).
+     */
     private void answer(Status status) {
+      done = true;
+      boolean whole = cutToCaller();
+      leave();
+      if (!whole) {
+        caller.reset(callerId, status.getCode() == Status.Code.RESOURCE_EXHAUSTED ? Http2Error.ENHANCE_YOUR_CALM : Http2Error.CANCEL);
+        return;
+      }
       Http2Headers trailers = new DefaultHttp2Headers(false, 4);
       if (!responseStarted) {
         trailers.status(STATUS_200).set(CONTENT_TYPE, APPLICATION_GRPC);
@@ -1126,6 +1442,10 @@ final class FrameProxy {
     /** Ends the caller's stream with {@code trailers}; once they are written, a caller still sending is told to stop. */
     private void answer(Http2Headers trailers) {
       done = true;
+      if (!toCaller.isEmpty()) {
+        trailersWaiting = trailers;
+        return;
+      }
       if (!caller.canSend(callerId)) {
         return;
       }
@@ -1163,7 +1483,7 @@ final class FrameProxy {
         return false;
       }
       caller.ctx.executor().execute(() -> {
-        if (!done && stallSince == since) {
+        if ((!done || !toCaller.isEmpty()) && stallSince == since) {
           abortNow(proxy.stalledStatus(writingToCaller > 0, now - since, limit));
         }
       });
@@ -1175,15 +1495,14 @@ final class FrameProxy {
       caller.ctx.executor().execute(() -> abortNow(status));
     }
 
+    /** Ends the call, or what of its answer still waits in the broker for its caller (it did not read all of it: not OK). */
     private void abortNow(Status status) {
-      if (done) {
-        return;
+      if (done && toCaller.isEmpty()) {
+        return; // answered: nothing of it waits here
       }
       over(Status.CANCELLED, status, true); // says nothing of the instance
       answer(status);
-      if (upstream != null && upstream.handler.calls.remove(upstreamId) == this) {
-        upstream.handler.reset(upstreamId, Http2Error.CANCEL);
-      }
+      cancelInstanceSide(Http2Error.CANCEL);
       releaseHeld();
     }
 
