@@ -599,6 +599,34 @@ class ProxyTest {
     }
   }
 
+  /** An instance registered by host name, not address: the broker looks the name up and the call goes through. */
+  @Test
+  void anInstanceRegisteredByHostName_isReached() {
+    node.registry().register(ServiceInstance.builder("named").id("n").endpoint("localhost", a.port).grpcService("test.Echo").build()).join();
+    Metadata pick = new Metadata();
+    pick.put(Metadata.Key.of("linkbridge-service", Metadata.ASCII_STRING_MARSHALLER), "named");
+    assertThat(ClientCalls.blockingUnaryCall(io.grpc.ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(pick)), UNARY,
+        CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), "hi")).isEqualTo("a:hi");
+  }
+
+  /**
+   * Calls whose caller stopped reading, on a connection with 1,000-byte stream windows: each leaves
+   * the broker a frame it could send only in part, more in all than the connection's window has left.
+   * Another call on that connection still gets its answer at once, as it would from a gRPC server.
+   */
+  @Test
+  void callsWhoseCallerStoppedReading_doNotHoldUpTheConnectionsOtherCalls() throws Exception {
+    try (RawHttp2Client raw = new RawHttp2Client(channel.authority(), 1000)) {
+      for (int id = 3; id <= 15; id += 2) {
+        raw.stall(id);
+        raw.call(id, "/test.Echo/Flood", Map.of(), "go");
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.flooded.get() + b.flooded.get() >= 7); // every flood is under way
+      raw.call(17, "/test.Echo/Unary", Map.of(), "hi");
+      await().atMost(Duration.ofSeconds(5)).until(() -> raw.saw("17 headers null 0"));
+    }
+  }
+
   /**
    * A caller that sends a deadline but does not enforce it, to an instance that accepted the
    * connection and never answers: the broker ends the call itself at the deadline, as a gRPC server

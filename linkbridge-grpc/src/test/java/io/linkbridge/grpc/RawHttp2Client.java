@@ -11,9 +11,11 @@ import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2CodecUtil;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameAdapter;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Settings;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -28,14 +30,21 @@ import java.util.concurrent.TimeUnit;
  */
 final class RawHttp2Client implements AutoCloseable {
   final BlockingQueue<String> frames = new LinkedBlockingQueue<>();
+  /** Streams whose data this client keeps unread: it gives none of their window back. */
+  private final java.util.Set<Integer> stalled = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Http2ConnectionHandler h2;
   private final Channel channel;
   private final String authority;
 
   RawHttp2Client(String authority) throws InterruptedException {
+    this(authority, Http2CodecUtil.DEFAULT_WINDOW_SIZE);
+  }
+
+  /** A client that gives each stream {@code streamWindow} bytes of window (the connection keeps HTTP/2's 64 KiB). */
+  RawHttp2Client(String authority, int streamWindow) throws InterruptedException {
     this.authority = authority;
-    h2 = new Http2ConnectionHandlerBuilder().server(false).encoderIgnoreMaxHeaderListSize(true).frameListener(new Http2FrameAdapter() {
+    h2 = new Http2ConnectionHandlerBuilder().server(false).gracefulShutdownTimeoutMillis(0).initialSettings(new Http2Settings().initialWindowSize(streamWindow)).encoderIgnoreMaxHeaderListSize(true).frameListener(new Http2FrameAdapter() {
       @Override
       public void onHeadersRead(ChannelHandlerContext ctx, int id, Http2Headers headers, int dependency, short weight, boolean exclusive,
           int padding, boolean end) {
@@ -44,7 +53,7 @@ final class RawHttp2Client implements AutoCloseable {
 
       @Override
       public int onDataRead(ChannelHandlerContext ctx, int id, ByteBuf data, int padding, boolean end) {
-        return data.readableBytes() + padding;
+        return stalled.contains(id) ? 0 : data.readableBytes() + padding;
       }
 
       @Override
@@ -74,6 +83,16 @@ final class RawHttp2Client implements AutoCloseable {
       h2.encoder().writeData(ctx, id, Unpooled.buffer().writeByte(0).writeInt(bytes.length).writeBytes(bytes), 0, true, ctx.newPromise());
       h2.flush(ctx);
     });
+  }
+
+  /** From now on, the data of stream {@code id} is kept unread. */
+  void stall(int id) {
+    stalled.add(id);
+  }
+
+  /** Whether {@code line} was received and not taken by {@link #next}. */
+  boolean saw(String line) {
+    return frames.contains(line);
   }
 
   /** The next frame received within {@code seconds}, as a line; null when none came. */

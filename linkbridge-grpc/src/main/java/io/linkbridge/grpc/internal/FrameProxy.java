@@ -238,21 +238,21 @@ final class FrameProxy {
     return u;
   }
 
-  /** Whether {@code host} is an IPv4 or IPv6 address, which needs no lookup. */
+  /** Whether {@code host} is an IPv4 address in dotted decimal, or an IPv6 address: one that needs no lookup. */
   static boolean isIpLiteral(String host) {
     if (host.indexOf(':') >= 0) {
       return true; // HostAndPort allows a colon only in an IPv6 address
     }
-    int dots = 0;
-    for (int i = 0; i < host.length(); i++) {
-      char c = host.charAt(i);
-      if (c == '.') {
-        dots++;
-      } else if (c < '0' || c > '9') {
+    String[] parts = host.split("\\.", -1);
+    if (parts.length != 4) {
+      return false;
+    }
+    for (String part : parts) {
+      if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(part) > 255) {
         return false;
       }
     }
-    return dots == 3;
+    return true;
   }
 
   private Upstream fallbackOn(EventLoop loop, int index) {
@@ -385,16 +385,43 @@ final class FrameProxy {
       Http2RemoteFlowController out = encoder.flowController();
       out.listener(stream -> {
         FrameCall call = calls.get(stream.id());
-        if (call != null && out.isWritable(stream)) {
-          ctx.executor().execute(call::drainToCaller); // not from inside the flow controller
+        if (call != null) {
+          call.drainSoon(); // not from inside the flow controller
         }
       });
     }
 
-    /** Whether stream {@code id} takes a frame now: its window and the connection's have room, and the socket's buffer does. */
-    boolean writable(int id) {
+    /**
+     * Whether stream {@code id}, with {@code unwritten} bytes handed to it and not yet written, takes
+     * another frame now: its own window has room beyond them, the connection's window is open, and the
+     * socket's buffer has room. Not Netty's {@code isWritable(stream)}, which also counts every other
+     * stream's unsent bytes against the connection: a few calls whose callers stopped reading would
+     * stop those that read.
+     */
+    boolean takes(int id, int unwritten) {
       Http2Stream s = connection().stream(id);
-      return s != null && encoder().flowController().isWritable(s);
+      Http2RemoteFlowController out = encoder().flowController();
+      return s != null && ctx.channel().isWritable() && out.windowSize(s) > unwritten && out.windowSize(connection().connectionStream()) > 0;
+    }
+
+    /** The caller's window grew ({@code id} 0: the connection's), or its socket takes more: what waits for it goes on. */
+    void windowGrew(int id) {
+      if (id != 0) {
+        FrameCall call = calls.get(id);
+        if (call != null) {
+          call.drainSoon();
+        }
+        return;
+      }
+      calls.forEach((streamId, call) -> call.drainSoon());
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+      super.channelWritabilityChanged(ctx);
+      if (ctx.channel().isWritable()) {
+        windowGrew(0);
+      }
     }
 
     @Override
@@ -513,7 +540,11 @@ final class FrameProxy {
       try {
         lookups.execute(() -> {
           InetSocketAddress found = new InetSocketAddress(socket.getHostString(), socket.getPort());
-          loop.execute(() -> connectTo(found));
+          try {
+            loop.execute(() -> connectTo(found));
+          } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // the network thread is gone, and the calls that waited on it with it
+          }
         });
       } catch (java.util.concurrent.RejectedExecutionException e) {
         connectTo(socket); // stopping: fails below
@@ -521,12 +552,9 @@ final class FrameProxy {
     }
 
     private void connectTo(InetSocketAddress to) {
-      if (to.isUnresolved()) {
+      if (stopped || to.isUnresolved()) {
         closed = true;
-        String why = "broker " + brokerId + " cannot connect to instance address " + name + ": its host name does not resolve";
-        List<FrameCall> ready = List.copyOf(waiting);
-        waiting.clear();
-        ready.forEach(c -> c.attemptFailed(this, false, true, why));
+        failWaiting(stopped ? "the broker is stopping" : "its host name does not resolve", !stopped);
         return;
       }
       ChannelFuture f = new Bootstrap().group(loop).channel(loops.clientChannelType()).option(ChannelOption.TCP_NODELAY, true)
@@ -539,10 +567,10 @@ final class FrameProxy {
           }).connect(to);
       channel = f.channel();
       f.addListener((ChannelFutureListener) done -> {
-        List<FrameCall> ready = List.copyOf(waiting);
-        waiting.clear();
         if (done.isSuccess() && !stopped) {
           active = true;
+          List<FrameCall> ready = List.copyOf(waiting);
+          waiting.clear();
           ready.forEach(c -> c.open(this));
           handler.flushSoon();
           if (retired) {
@@ -551,12 +579,19 @@ final class FrameProxy {
         } else {
           closeNow(); // made as the broker stopped: closed here, as shutdownNow may have looked before it was
           closed = true;
-          String why = "broker " + brokerId + " cannot connect to " + (name == null ? "its own proxy server" : "instance address " + name)
-              + ": " + (done.cause() == null ? "the broker is stopping" : done.cause().getMessage());
-          ready.forEach(c -> c.attemptFailed(this, false, true, why));
+          failWaiting(done.cause() == null ? "the broker is stopping" : done.cause().getMessage(), done.cause() != null && !stopped);
         }
       });
       channel.closeFuture().addListener(x -> closed = true);
+    }
+
+    /** The calls waiting for this connection fail UNAVAILABLE; {@code instanceFailed}: it counts toward the instance's ejection. */
+    private void failWaiting(String reason, boolean instanceFailed) {
+      String why = "broker " + brokerId + " cannot connect to " + (name == null ? "its own proxy server" : "instance address " + name) + ": "
+          + reason;
+      List<FrameCall> ready = List.copyOf(waiting);
+      waiting.clear();
+      ready.forEach(c -> c.attemptFailed(this, false, instanceFailed, why));
     }
 
     void start(FrameCall call) {
@@ -667,6 +702,11 @@ final class FrameProxy {
     @Override
     public void onPingAckRead(ChannelHandlerContext ctx, long data) {
       ((Caller) ctx.handler()).pingAnswered();
+    }
+
+    @Override
+    public void onWindowUpdateRead(ChannelHandlerContext ctx, int id, int increment) {
+      ((Caller) ctx.handler()).windowGrew(id);
     }
   }
 
@@ -930,6 +970,11 @@ final class FrameProxy {
     private boolean toCallerEnds;
     /** The instance's trailers, waiting behind {@link #toCaller}. */
     private Http2Headers trailersWaiting;
+    /** The current attempt's stream waits for a place under the instance's stream limit: its headers are not out yet. */
+    private volatile boolean waitingForSlot;
+    /** Bytes handed to the caller's connection and not yet written to its socket. */
+    private int unwrittenToCaller;
+    private boolean drainScheduled;
     /** Where the response's messages end, in what was handed to the caller's connection. */
     private final Framing handedOn = new Framing();
     /** The call's counts were taken ({@link #finish}). */
@@ -972,12 +1017,12 @@ final class FrameProxy {
 
     /** As a gRPC server does: at the caller's deadline the call ends DEADLINE_EXCEEDED, whatever the caller and the instance do. */
     private void deadlinePassed() {
-      if (done) {
-        return;
+      if (done && toCaller.isEmpty()) {
+        return; // answered, and nothing of it waits for the caller
       }
       Status status = Status.DEADLINE_EXCEEDED.withDescription("the call's deadline passed at broker " + brokerId + ", "
           + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms after it arrived (" + peerName(upstream) + ")");
-      over(status, status, reached);
+      over(waitingForSlot ? null : status, status, reached); // waiting for the instance's stream limit says nothing of its health
       answer(status);
       cancelInstanceSide(Http2Error.CANCEL);
       releaseHeld();
@@ -987,6 +1032,7 @@ final class FrameProxy {
       target = instance;
       attempt = proxy.healthOf(instance); // pick() took one of its slots for this attempt
       reached = false;
+      waitingForSlot = false;
       upstreamTo(instance, caller.ctx.channel().eventLoop(), loops.current()).start(this);
     }
 
@@ -1007,6 +1053,9 @@ final class FrameProxy {
       Http2Headers headers = viaFallback() ? forFallback() : forInstance();
       boolean endNow = callerEnded && held.isEmpty();
       h.encoder().writeHeaders(h.ctx, id, headers, 0, endNow, h.ctx.newPromise().addListener((ChannelFutureListener) f -> {
+        if (upstream == on && upstreamId == id) {
+          waitingForSlot = false;
+        }
         if (f.isSuccess()) {
           if (upstream == on && upstreamId == id) {
             reached = true;
@@ -1019,6 +1068,7 @@ final class FrameProxy {
       if (upstream != on || upstreamId != id || done) {
         return; // the write failed at once (the instance's stream limit, its header limit) and the call moved on, or ended
       }
+      waitingForSlot = !reached && id > h.connection().local().lastStreamCreated(); // buffered by the encoder until a stream closes
       for (int i = 0; i < held.size(); i++) {
         writeToInstance(held.get(i), callerEnded && i == held.size() - 1);
       }
@@ -1085,13 +1135,7 @@ final class FrameProxy {
       Chunk last = held.isEmpty() ? null : held.get(held.size() - 1);
       if (!opened && last != null && !last.given && last.data.writableBytes() >= n) { // waits for the call to open: gathered with the frame before
         last.data.writeBytes(data, data.readerIndex(), n);
-        last.flowBytes += n;
-        if (keepForRetry) {
-          heldBytes += n;
-          if (heldBytes > ServiceProxy.RETRY_BUFFER_PER_CALL) {
-            stopKeeping();
-          }
-        }
+        last.flowBytes += n; // held bytes counted the chunk's whole capacity already
         return padding;
       }
       // kept for a retry, or until the call opens: a copy of its own
@@ -1104,9 +1148,10 @@ final class FrameProxy {
       if (!opened || keepForRetry) {
         held.add(chunk);
         if (keepForRetry) {
-          heldBytes += chunk.flowBytes + Chunk.OVERHEAD;
+          long cost = chunk.data.capacity() + Chunk.OVERHEAD;
+          heldBytes += cost;
           if (counted != null) {
-            counted.retryHeld += chunk.flowBytes + Chunk.OVERHEAD;
+            counted.retryHeld += cost;
           }
           if (heldBytes > ServiceProxy.RETRY_BUFFER_PER_CALL || (counted != null && counted.retryHeld > counted.retryBudget)) {
             stopKeeping(); // too much to hold: this call is not retried
@@ -1196,7 +1241,7 @@ final class FrameProxy {
         return data.readableBytes() + padding;
       }
       waiting(false, 1);
-      if (toCaller.isEmpty() && caller.writable(callerId)) {
+      if (toCaller.isEmpty() && caller.takes(callerId, unwrittenToCaller)) {
         handOn(data.retain(), end);
       } else {
         toCaller.add(data.copy()); // what waits holds its own bytes, not the whole buffer the frame was read into
@@ -1208,9 +1253,18 @@ final class FrameProxy {
       return padding;
     }
 
+    /** On the caller's thread, once the current task is over: {@link #drainToCaller}, if anything waits. */
+    void drainSoon() {
+      if (!drainScheduled && (!toCaller.isEmpty() || trailersWaiting != null)) {
+        drainScheduled = true;
+        caller.ctx.executor().execute(this::drainToCaller);
+      }
+    }
+
     /** On the caller's thread, when its stream may take more: what waits for it goes on, as far as it takes it. */
-    void drainToCaller() {
-      while (!toCaller.isEmpty() && caller.writable(callerId)) {
+    private void drainToCaller() {
+      drainScheduled = false;
+      while (!toCaller.isEmpty() && caller.takes(callerId, unwrittenToCaller)) {
         ByteBuf next = toCaller.poll();
         handOn(next, toCallerEnds && toCaller.isEmpty());
       }
@@ -1236,10 +1290,13 @@ final class FrameProxy {
       Instance from = upstream.handler;
       int id = upstreamId;
       int bytes = data.readableBytes();
+      unwrittenToCaller += bytes;
       caller.encoder().writeData(caller.ctx, callerId, data, 0, end, caller.ctx.newPromise()
           .addListener((ChannelFutureListener) f -> {
+            unwrittenToCaller -= bytes;
             waiting(false, -1);
             from.consumed(id, bytes);
+            drainSoon();
           }));
       caller.flushSoon();
     }
@@ -1304,7 +1361,7 @@ final class FrameProxy {
       }
       Http2Connection c = on.handler.connection();
       boolean unseen = c.goAwayReceived() && id > c.local().lastStreamKnownByPeer();
-      attemptFailed(on, reached && !unseen, true, "the connection to " + peerName(on) + " closed before the call ended");
+      attemptFailed(on, reached && !unseen, !unseen, "the connection to " + peerName(on) + " closed before the call ended");
     }
 
     /** The other end of this call's current attempt, as messages name it. */
@@ -1359,9 +1416,9 @@ final class FrameProxy {
       if (!done) {
         boolean expired = hasDeadline && System.nanoTime() - deadline >= 0;
         Status status = expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED;
-        over(status, status, reached);
-        cancelInstanceSide(Http2Error.CANCEL);
+        over(waitingForSlot ? null : status, status, reached);
       }
+      cancelInstanceSide(Http2Error.CANCEL); // also an instance stream the instance ended without trailers
       dropToCaller();
       leave();
       releaseHeld();
@@ -1474,7 +1531,7 @@ final class FrameProxy {
 
     @Override
     public long stalledSince() {
-      return stallSince;
+      return waitingForSlot ? 0 : stallSince; // waiting for the instance's stream limit, with nothing from it yet, is not a stall
     }
 
     @Override

@@ -73,5 +73,9 @@ class FrameProxyTest {
     assertThat(FrameProxy.isIpLiteral("localhost")).isFalse();
     assertThat(FrameProxy.isIpLiteral("10.0.0.1.example")).isFalse();
     assertThat(FrameProxy.isIpLiteral("1234")).isFalse();
+    assertThat(FrameProxy.isIpLiteral("999.1.1.1")).as("not an address: InetSocketAddress would look it up").isFalse();
+    assertThat(FrameProxy.isIpLiteral("1..2.3")).isFalse();
+    assertThat(FrameProxy.isIpLiteral("1.2.3.")).isFalse();
+    assertThat(FrameProxy.isIpLiteral("0001.2.3.4")).isFalse();
   }
 }
