@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
+import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -153,23 +154,9 @@ class ProxyBalancingTest {
     start(ProxyConfig.DEFAULT.withStallLimit(1 << 20, Duration.ofSeconds(1))); // no room for any stalled call
     ManagedChannel narrow = NettyChannelBuilder.forTarget(channel.authority()).usePlaintext().flowControlWindow(64 * 1024).build();
     try {
-      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
       java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
-      ClientCall<String, String> call = narrow.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onMessage(String message) {
-          got.incrementAndGet();
-        }
-
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          end.set(status);
-        }
-      }, new Metadata());
-      call.sendMessage("go");
-      call.halfClose();
-      call.request(1); // one message, then it reads no more
+      java.util.concurrent.atomic.AtomicReference<Status> end = stoppedReader(narrow, got);
+      ClientCall<String, String> call = held.get(held.size() - 1);
       await().atMost(Duration.ofSeconds(15)).until(() -> floodsCancelled() == 1);
       int sent = instances.stream().mapToInt(i -> i.flooded.get()).sum();
       call.request(Integer.MAX_VALUE);
@@ -202,21 +189,31 @@ class ProxyBalancingTest {
   private List<java.util.concurrent.atomic.AtomicReference<Status>> stoppedReaders(int n) {
     List<java.util.concurrent.atomic.AtomicReference<Status>> ends = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
-      ClientCall<String, String> call = channel.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          end.set(status);
-        }
-      }, new Metadata());
-      call.sendMessage("go");
-      call.halfClose();
-      call.request(1); // one message, then it reads no more
-      held.add(call);
-      ends.add(end);
+      ends.add(stoppedReader(channel, new java.util.concurrent.atomic.AtomicInteger()));
     }
     return ends;
+  }
+
+  /** A FLOOD call on {@code on} that reads one message and then no more (kept in {@link #held}), counting in {@code got} what it receives; its status once it ends. */
+  private java.util.concurrent.atomic.AtomicReference<Status> stoppedReader(Channel on, java.util.concurrent.atomic.AtomicInteger got) {
+    java.util.concurrent.atomic.AtomicReference<Status> end = new java.util.concurrent.atomic.AtomicReference<>();
+    ClientCall<String, String> call = on.newCall(ProxyTest.FLOOD, CallOptions.DEFAULT);
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(String message) {
+        got.incrementAndGet();
+      }
+
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        end.set(status);
+      }
+    }, new Metadata());
+    call.sendMessage("go");
+    call.halfClose();
+    call.request(1); // one message, then it reads no more
+    held.add(call);
+    return end;
   }
 
   private long floodsCancelled() {

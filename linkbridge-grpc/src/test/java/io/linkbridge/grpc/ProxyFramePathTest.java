@@ -1,20 +1,8 @@
 package io.linkbridge.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.grpc.Status;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
-import io.grpc.stub.StreamObserver;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,24 +34,5 @@ class ProxyFramePathTest extends ProxyTest {
       assertThat(raw.next(1)).as("the other watch").isNull();
       assertThat(raw.isOpen()).isTrue();
     }
-  }
-
-  private static StreamObserver<HealthCheckResponse> observer(List<ServingStatus> seen, AtomicReference<Status> ended) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(HealthCheckResponse r) {
-        seen.add(r.getStatus());
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        ended.set(Status.fromThrowable(t));
-      }
-
-      @Override
-      public void onCompleted() {
-        ended.set(Status.OK);
-      }
-    };
   }
 }

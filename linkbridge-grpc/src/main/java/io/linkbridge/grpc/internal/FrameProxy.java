@@ -109,7 +109,10 @@ final class FrameProxy {
   /** Looks up instance host names, which may block: never on a network thread. */
   private final java.util.concurrent.ExecutorService lookups;
   private volatile Channel server;
+  /** No new caller connection is taken ({@link #shutdown}); the calls on those open go on, and may still need instance connections. */
   private volatile boolean stopped;
+  /** Every connection was closed ({@link #shutdownNow}): none is made any more. */
+  private volatile boolean closedNow;
 
   FrameProxy(String brokerId, ServiceProxy proxy, EventLoops loops, HostAndPort address, InetSocketAddress fallback) {
     this.brokerId = brokerId;
@@ -160,6 +163,7 @@ final class FrameProxy {
   /** Closes every connection now, callers' and instances' (the calls were ended before, by the proxy's close). */
   void shutdownNow() {
     stopped = true;
+    closedNow = true;
     Channel s = server;
     if (s != null) {
       s.close();
@@ -552,9 +556,14 @@ final class FrameProxy {
     }
 
     private void connectTo(InetSocketAddress to) {
-      if (stopped || to.isUnresolved()) {
+      if (closedNow || to.isUnresolved()) {
         closed = true;
-        failWaiting(stopped ? "the broker is stopping" : "its host name does not resolve", !stopped);
+        boolean unresolved = !closedNow;
+        try { // after the calls of this turn that chose this connection joined those waiting for it
+          loop.execute(() -> failWaiting(unresolved ? "its host name does not resolve" : "the broker is stopping", unresolved));
+        } catch (java.util.concurrent.RejectedExecutionException gone) {
+          // the network thread is gone, and the calls that waited on it with it
+        }
         return;
       }
       ChannelFuture f = new Bootstrap().group(loop).channel(loops.clientChannelType()).option(ChannelOption.TCP_NODELAY, true)
@@ -567,7 +576,7 @@ final class FrameProxy {
           }).connect(to);
       channel = f.channel();
       f.addListener((ChannelFutureListener) done -> {
-        if (done.isSuccess() && !stopped) {
+        if (done.isSuccess() && !closedNow) {
           active = true;
           List<FrameCall> ready = List.copyOf(waiting);
           waiting.clear();
@@ -579,7 +588,7 @@ final class FrameProxy {
         } else {
           closeNow(); // made as the broker stopped: closed here, as shutdownNow may have looked before it was
           closed = true;
-          failWaiting(done.cause() == null ? "the broker is stopping" : done.cause().getMessage(), done.cause() != null && !stopped);
+          failWaiting(done.cause() == null ? "the broker is stopping" : done.cause().getMessage(), done.cause() != null && !closedNow);
         }
       });
       channel.closeFuture().addListener(x -> closed = true);
